@@ -1,0 +1,81 @@
+// The channel contract every transport keeps: a sender puts messages in, a receiver takes
+// them out. See docs/architecture.md, "The channel contract".
+#pragma once
+
+#include "conveyor/endpoint.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <span>
+#include <system_error>
+#include <vector>
+
+namespace conveyor {
+
+using bytes_view = std::span<const std::byte>;
+using wait_duration = std::chrono::nanoseconds;
+
+// How long a call may block: no_wait for try_*, forever for the blocking calls.
+inline constexpr wait_duration no_wait{0};
+inline constexpr wait_duration forever = wait_duration::max();
+
+// What a receive call found.
+enum class receive_status {
+    message,      // a message was written to the caller's buffer
+    empty,        // nothing arrived within the time allowed (try_receive, receive_for)
+    end_of_stream // every producer has closed or died and the channel is drained
+};
+
+// Puts messages into a channel. One sender belongs to one thread at a time.
+class sender {
+public:
+    virtual ~sender();
+
+    // Blocks while the channel is full.
+    void send(bytes_view message);
+    void send(bytes_view message, std::error_code& ec);
+    // Returns false, without blocking, when the channel is full.
+    bool try_send(bytes_view message);
+    bool try_send(bytes_view message, std::error_code& ec);
+    // Returns false when the channel stayed full for the whole timeout.
+    bool send_for(bytes_view message, wait_duration timeout);
+    bool send_for(bytes_view message, wait_duration timeout, std::error_code& ec);
+    // Ends this producer's stream; later sends fail with errc::closed. Idempotent.
+    void close();
+    void close(std::error_code& ec);
+
+    // The largest message this channel carries.
+    virtual std::size_t max_message() const noexcept = 0;
+    virtual const endpoint& where() const noexcept = 0;
+
+protected:
+    // Transports implement these two; wait is no_wait, a finite time, or forever.
+    virtual bool do_send(bytes_view message, wait_duration wait, std::error_code& ec) = 0;
+    virtual void do_close(std::error_code& ec) = 0;
+};
+
+// Takes messages out of a channel. One receiver belongs to one thread at a time.
+class receiver {
+public:
+    virtual ~receiver();
+
+    // Blocks while the channel is empty; returns message or end_of_stream.
+    receive_status receive(std::vector<std::byte>& message);
+    receive_status receive(std::vector<std::byte>& message, std::error_code& ec);
+    // Returns empty, without blocking, when nothing is there.
+    receive_status try_receive(std::vector<std::byte>& message);
+    receive_status try_receive(std::vector<std::byte>& message, std::error_code& ec);
+    // Returns empty when nothing arrived within the timeout.
+    receive_status receive_for(std::vector<std::byte>& message, wait_duration timeout);
+    receive_status receive_for(std::vector<std::byte>& message, wait_duration timeout,
+                               std::error_code& ec);
+
+    virtual std::size_t max_message() const noexcept = 0;
+    virtual const endpoint& where() const noexcept = 0;
+
+protected:
+    virtual receive_status do_receive(std::vector<std::byte>& message, wait_duration wait,
+                                      std::error_code& ec) = 0;
+};
+
+} // namespace conveyor

@@ -1,0 +1,43 @@
+// Errors of conveyor: an error_code category for the non-throwing calls and
+// conveyor::error, the exception the throwing calls raise.
+#pragma once
+
+#include <string>
+#include <system_error>
+
+namespace conveyor {
+
+// Causes that are conveyor's own; operating-system failures keep std::system_category.
+enum class errc {
+    invalid_endpoint = 1,  // the URI is malformed
+    unsupported_scheme,    // the URI names a transport this build does not offer
+    not_a_segment,         // a file exists under the name but conveyor did not make it
+    layout_mismatch,       // a conveyor segment of another layout version
+    no_such_endpoint,      // nothing to join under that name
+    message_too_large,     // a message longer than the channel's max_message
+    invalid_argument,      // an option value outside what the channel accepts
+    too_many_attached,     // every producer or consumer slot of the segment is taken
+    closed,                // the sender was closed before this call
+    peer_gone,             // the other side went away for good
+    corrupt_data,          // bytes that cannot be what a well-behaved peer sent
+    lock_unrecoverable,    // the queue lock was abandoned and could not be repaired
+};
+
+const std::error_category& conveyor_category() noexcept;
+
+inline std::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), conveyor_category()};
+}
+
+// Thrown by every throwing call; what() names the endpoint and the cause.
+class error : public std::system_error {
+public:
+    using std::system_error::system_error;
+};
+
+// Throws conveyor::error for ec, prefixed with context (usually the endpoint URI).
+[[noreturn]] void throw_error(std::error_code ec, const std::string& context);
+
+} // namespace conveyor
+
+template <> struct std::is_error_code_enum<conveyor::errc> : std::true_type {};

@@ -1,0 +1,46 @@
+// Named shared-memory segments made by conveyor: listing and removal. Creating and joining
+// happen when a queue_sender or queue_receiver opens one (shm/queue.hpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace conveyor::shm {
+
+// What conveyor-ctl list shows of a segment. Counts are read without the queue's lock,
+// so each is exact but they may be from slightly different instants.
+struct segment_info {
+    std::string name;
+    std::uint64_t capacity = 0;      // bytes of message storage
+    std::uint64_t max_message = 0;   // largest message
+    std::uint64_t depth_messages = 0;
+    std::uint64_t depth_bytes = 0;
+    unsigned producers = 0;          // attached and alive
+    unsigned consumers = 0;          // attached and alive
+    int creator_pid = 0;
+    unsigned mode = 0;
+    std::uint64_t sent = 0;          // messages committed since creation
+    std::uint64_t received = 0;      // messages taken since creation
+    std::uint64_t repairs = 0;       // recoveries from a process that died holding the lock
+};
+
+// The conveyor segments in /dev/shm that this user may read; other files are skipped.
+std::vector<segment_info> list_segments();
+
+// Describes segment name; fails with errc::no_such_endpoint, errc::not_a_segment or
+// errc::layout_mismatch.
+segment_info inspect_segment(std::string_view name);
+segment_info inspect_segment(std::string_view name, std::error_code& ec);
+
+// Removes segment name; a file under that name that conveyor did not make is left alone
+// (errc::not_a_segment). Processes attached keep their mapping until they detach.
+void remove_segment(std::string_view name);
+void remove_segment(std::string_view name, std::error_code& ec);
+
+// Where POSIX shared memory objects live on Linux.
+inline constexpr std::string_view shm_directory = "/dev/shm";
+
+} // namespace conveyor::shm

@@ -1,0 +1,62 @@
+// Liveness from /proc/PID/stat: the state letter (a zombie has exited) and the start time
+// (a reused pid has another).
+#include "detail/process_liveness.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace conveyor::detail {
+namespace {
+
+struct stat_fields {
+    char state = '?';
+    std::uint64_t start_time = 0;
+};
+
+bool read_stat(pid_t pid, stat_fields& out) noexcept {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char buffer[1024];
+    ssize_t n = ::read(fd, buffer, sizeof buffer - 1);
+    ::close(fd);
+    if (n <= 0) return false;
+    buffer[n] = '\0';
+    // The command name may hold spaces and ')': the fields start after the last ')'.
+    const char* p = std::strrchr(buffer, ')');
+    if (!p || p[1] != ' ') return false;
+    out.state = p[2];
+    // After ") S" come fields 4..: start time is field 22, i.e. 19 more spaces on.
+    const char* q = p + 2;
+    for (int field = 3; field < 22 && q; ++field) {
+        q = std::strchr(q, ' ');
+        if (q) ++q;
+    }
+    if (!q) return false;
+    out.start_time = std::strtoull(q, nullptr, 10);
+    return true;
+}
+
+} // namespace
+
+process_identity self_identity() noexcept {
+    process_identity me;
+    me.pid = ::getpid();
+    stat_fields fields;
+    if (read_stat(me.pid, fields)) me.start_time = fields.start_time;
+    return me;
+}
+
+bool is_alive(const process_identity& process) noexcept {
+    if (process.pid <= 0) return false;
+    stat_fields fields;
+    if (!read_stat(process.pid, fields)) return false;
+    if (fields.state == 'Z' || fields.state == 'X') return false;
+    return fields.start_time == process.start_time;
+}
+
+} // namespace conveyor::detail

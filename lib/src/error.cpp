@@ -1,0 +1,41 @@
+// The conveyor error category: one sentence per cause, in words a user can act on.
+#include "conveyor/error.hpp"
+
+namespace conveyor {
+namespace {
+
+class category final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "conveyor"; }
+
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+        case errc::invalid_endpoint: return "invalid endpoint";
+        case errc::unsupported_scheme: return "transport not supported yet";
+        case errc::not_a_segment: return "not a conveyor segment";
+        case errc::layout_mismatch: return "segment has another layout version";
+        case errc::no_such_endpoint: return "no such endpoint";
+        case errc::message_too_large: return "message larger than the channel's maximum";
+        case errc::invalid_argument: return "invalid argument";
+        case errc::too_many_attached: return "too many producers or consumers attached";
+        case errc::closed: return "sender already closed";
+        case errc::peer_gone: return "the other side went away";
+        case errc::corrupt_data: return "corrupt data";
+        case errc::lock_unrecoverable: return "queue lock abandoned and not recoverable";
+        }
+        return "unknown conveyor error";
+    }
+};
+
+} // namespace
+
+const std::error_category& conveyor_category() noexcept {
+    static const category instance;
+    return instance;
+}
+
+void throw_error(std::error_code ec, const std::string& context) {
+    throw error(ec, context);
+}
+
+} // namespace conveyor

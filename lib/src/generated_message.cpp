@@ -1,0 +1,108 @@
+// Generated messages and their verification (see generated_message.hpp for the layout).
+#include "conveyor/generated_message.hpp"
+
+#include "conveyor/checksum.hpp"
+
+#include <cstring>
+#include <random>
+#include <unistd.h>
+
+namespace conveyor {
+namespace {
+
+void put_le(std::byte* at, std::uint64_t value, int bytes) noexcept {
+    for (int i = 0; i < bytes; ++i) at[i] = static_cast<std::byte>(value >> (8 * i));
+}
+
+std::uint64_t get_le(const std::byte* at, int bytes) noexcept {
+    std::uint64_t value = 0;
+    for (int i = 0; i < bytes; ++i) value |= std::uint64_t(std::to_integer<unsigned>(at[i])) << (8 * i);
+    return value;
+}
+
+// Verification state is one bit per sequence number: refuse counts that would need more
+// than 512 MiB of bits rather than exhaust memory on a corrupt count.
+constexpr std::uint64_t max_verified_count = std::uint64_t(1) << 32;
+
+} // namespace
+
+message_generator::message_generator(std::uint64_t producer_id, std::size_t size,
+                                     std::uint64_t count)
+    : producer_id_(producer_id), count_(count), size_(size),
+      payload_(size > generated_header_size ? size - generated_header_size : 0) {
+    std::uint64_t x = producer_id | 1;
+    for (std::size_t i = 0; i < payload_.size(); ++i) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; // xorshift: cheap bytes that vary
+        payload_[i] = static_cast<std::byte>(x);
+    }
+    payload_crc_ = crc32c(payload_);
+}
+
+void message_generator::make(std::uint64_t sequence, std::span<std::byte> out) const noexcept {
+    std::byte* p = out.data();
+    put_le(p, producer_id_, 8);
+    put_le(p + 8, sequence, 8);
+    put_le(p + 16, count_, 8);
+    put_le(p + 24, size_, 4);
+    std::uint32_t crc = crc32c({p, 28}) ^ payload_crc_;
+    put_le(p + 28, crc, 4);
+    if (!payload_.empty()) std::memcpy(p + generated_header_size, payload_.data(), payload_.size());
+}
+
+std::uint64_t make_producer_id() noexcept {
+    std::random_device entropy;
+    return (std::uint64_t(::getpid()) << 32) ^ entropy();
+}
+
+void stream_verifier::observe(std::span<const std::byte> message) {
+    ++totals_.messages;
+    if (message.size() < generated_header_size) {
+        ++totals_.corrupt;
+        return;
+    }
+    const std::byte* p = message.data();
+    const auto crc = static_cast<std::uint32_t>(get_le(p + 28, 4));
+    const auto expected = crc32c({p, 28}) ^ crc32c(message.subspan(generated_header_size));
+    const std::uint64_t producer = get_le(p, 8);
+    const std::uint64_t sequence = get_le(p + 8, 8);
+    const std::uint64_t count = get_le(p + 16, 8);
+    if (crc != expected || get_le(p + 24, 4) != message.size() || sequence >= count ||
+        count > max_verified_count) {
+        ++totals_.corrupt;
+        return;
+    }
+    auto& state = producers_[producer];
+    if (state.seen.empty()) {
+        state.count = count;
+        state.seen.assign((count + 63) / 64, 0);
+    } else if (count != state.count) {
+        ++totals_.corrupt;
+        return;
+    }
+    std::uint64_t& word = state.seen[sequence / 64];
+    const std::uint64_t bit = std::uint64_t(1) << (sequence % 64);
+    if (word & bit) {
+        ++totals_.duplicated;
+        return;
+    }
+    word |= bit;
+    ++state.distinct;
+    if (sequence < state.next_expected) ++totals_.out_of_order;
+    state.next_expected = sequence + 1;
+}
+
+stream_verifier::summary stream_verifier::result() const {
+    summary s = totals_;
+    s.producers = producers_.size();
+    for (const auto& [id, state] : producers_) s.lost += state.count - state.distinct;
+    return s;
+}
+
+std::string stream_verifier::describe(const summary& s) {
+    return "received " + std::to_string(s.messages) + " messages from " +
+           std::to_string(s.producers) + " producers: " + std::to_string(s.lost) + " lost, " +
+           std::to_string(s.duplicated) + " duplicated, " + std::to_string(s.corrupt) +
+           " corrupt";
+}
+
+} // namespace conveyor

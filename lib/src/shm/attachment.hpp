@@ -1,0 +1,57 @@
+// One process's attachment to a segment's queue, as a producer or a consumer: its slot,
+// the lock with crash repair, and the sweep that detaches the dead.
+#pragma once
+
+#include "conveyor/endpoint.hpp"
+#include "shm/mapping.hpp"
+
+#include <memory>
+#include <string>
+#include <system_error>
+
+namespace conveyor::shm::detail {
+
+enum class role { producer, consumer };
+
+class attachment {
+public:
+    // Opens (or creates) the segment and takes a slot in it.
+    static std::unique_ptr<attachment> open(const endpoint& where, role as,
+                                            const segment_request& request,
+                                            std::error_code& ec, std::string& why);
+    ~attachment(); // frees the slot if still held
+
+    // Takes the queue lock; if its previous owner died holding it, repairs the queue first
+    // (docs/architecture.md, "Crash recovery"). False only if the lock is unrecoverable.
+    bool lock(std::error_code& ec) noexcept;
+    void unlock() noexcept { control().lock.unlock(); }
+
+    // Frees the slots of processes that died; updates the live counts and wakes consumers
+    // when the last producer is gone. Lock held.
+    void reap_dead() noexcept;
+    // Gives up this attachment's slot. Lock held.
+    void detach() noexcept;
+    bool attached() const noexcept { return slot_ != nullptr; }
+
+    queue_control& control() const noexcept { return map_->control(); }
+    const segment_header& header() const noexcept { return map_->header(); }
+    std::byte* ring() const noexcept { return map_->ring(); }
+    const endpoint& where() const noexcept { return where_; }
+    role kind() const noexcept { return role_; }
+
+    // For consumers: the producers_attached count from which this consumer's stream counts.
+    std::uint64_t stream_base = 0;
+
+private:
+    attachment(std::unique_ptr<mapping> map, const endpoint& where, role as)
+        : map_(std::move(map)), where_(where), role_(as) {}
+    bool take_slot(std::error_code& ec, std::string& why) noexcept;
+    void repair() noexcept;
+
+    std::unique_ptr<mapping> map_;
+    endpoint where_;
+    role role_;
+    participant_slot* slot_ = nullptr;
+};
+
+} // namespace conveyor::shm::detail

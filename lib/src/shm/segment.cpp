@@ -1,0 +1,104 @@
+// Listing, inspecting and removing conveyor segments.
+#include "conveyor/shm/segment.hpp"
+
+#include "conveyor/error.hpp"
+#include "detail/process_liveness.hpp"
+#include "shm/mapping.hpp"
+
+#include <boost/interprocess/shared_memory_object.hpp>
+
+#include <algorithm>
+#include <dirent.h>
+
+namespace conveyor::shm {
+namespace {
+
+constexpr auto relaxed = std::memory_order_relaxed; // a snapshot, read without the lock
+
+unsigned count_alive(const detail::participant_slot* slots, std::size_t n) {
+    unsigned alive = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto who = slots[i].identity();
+        alive += who.pid != 0 && conveyor::detail::is_alive(who);
+    }
+    return alive;
+}
+
+segment_info describe(const std::string& name, const detail::mapping& map) {
+    const auto& h = map.header();
+    const auto& q = map.control();
+    segment_info info;
+    info.name = name;
+    info.capacity = h.capacity;
+    info.max_message = h.max_message;
+    info.creator_pid = h.creator_pid;
+    info.mode = h.mode;
+    const auto head = q.head.load(relaxed);
+    const auto tail = q.tail.load(relaxed);
+    info.depth_bytes = tail > head ? tail - head : 0;
+    info.depth_messages = q.messages.load(relaxed);
+    info.producers = count_alive(q.producers, detail::max_producers);
+    info.consumers = count_alive(q.consumers, detail::max_consumers);
+    info.sent = q.sent.load(relaxed);
+    info.received = q.received.load(relaxed);
+    info.repairs = q.repairs.load(relaxed);
+    return info;
+}
+
+} // namespace
+
+std::vector<segment_info> list_segments() {
+    std::vector<segment_info> result;
+    DIR* dir = ::opendir(std::string(shm_directory).c_str());
+    if (!dir) return result;
+    while (const dirent* entry = ::readdir(dir)) {
+        const std::string name = entry->d_name;
+        if (name.empty() || name.front() == '.') continue; // includes segments being built
+        std::error_code ec;
+        std::string why;
+        auto map = detail::mapping::open(name, detail::mapping::access::read_only, ec, why);
+        if (map) result.push_back(describe(name, *map));
+    }
+    ::closedir(dir);
+    std::sort(result.begin(), result.end(),
+              [](const segment_info& a, const segment_info& b) { return a.name < b.name; });
+    return result;
+}
+
+segment_info inspect_segment(std::string_view name, std::error_code& ec) {
+    ec.clear();
+    std::string why;
+    const std::string n(name);
+    auto map = detail::mapping::open(n, detail::mapping::access::read_only, ec, why);
+    if (!map) return {};
+    return describe(n, *map);
+}
+
+segment_info inspect_segment(std::string_view name) {
+    std::error_code ec;
+    std::string why;
+    const std::string n(name);
+    auto map = detail::mapping::open(n, detail::mapping::access::read_only, ec, why);
+    if (!map) throw_error(ec, why);
+    return describe(n, *map);
+}
+
+void remove_segment(std::string_view name, std::error_code& ec) {
+    ec.clear();
+    std::string why;
+    const std::string n(name);
+    // Only what conveyor made: open it and check its header before unlinking.
+    auto map = detail::mapping::open(n, detail::mapping::access::read_only, ec, why);
+    if (!map && ec != errc::layout_mismatch) return;
+    ec.clear();
+    if (!boost::interprocess::shared_memory_object::remove(n.c_str()))
+        ec = std::error_code(errno, std::system_category());
+}
+
+void remove_segment(std::string_view name) {
+    std::error_code ec;
+    remove_segment(name, ec);
+    if (ec) throw_error(ec, "shm://" + std::string(name));
+}
+
+} // namespace conveyor::shm
