@@ -14,7 +14,9 @@ void throw_if(const std::error_code& ec, const endpoint& where) {
 
 sender::~sender() = default;
 
-void sender::send(bytes_view message, std::error_code& ec) { do_send(message, forever, ec); }
+void sender::send(bytes_view message, std::error_code& ec) {
+    do_send(message, forever, ec);
+}
 
 void sender::send(bytes_view message) {
     std::error_code ec;
@@ -44,7 +46,9 @@ bool sender::send_for(bytes_view message, wait_duration timeout) {
     return sent;
 }
 
-void sender::close(std::error_code& ec) { do_close(ec); }
+void sender::close(std::error_code& ec) {
+    do_close(ec);
+}
 
 void sender::close() {
     std::error_code ec;

@@ -13,7 +13,8 @@ constexpr std::array<std::uint32_t, 256> make_table() {
     std::array<std::uint32_t, 256> table{};
     for (std::uint32_t i = 0; i < 256; ++i) {
         std::uint32_t c = i;
-        for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ polynomial : c >> 1;
+        for (int k = 0; k < 8; ++k)
+            c = (c & 1) ? (c >> 1) ^ polynomial : c >> 1;
         table[i] = c;
     }
     return table;
@@ -22,14 +23,14 @@ constexpr std::array<std::uint32_t, 256> make_table() {
 constexpr auto table = make_table();
 
 std::uint32_t crc_table(const unsigned char* p, std::size_t n, std::uint32_t crc) noexcept {
-    for (std::size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
+    for (std::size_t i = 0; i < n; ++i)
+        crc = table[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
     return crc;
 }
 
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) std::uint32_t crc_hardware(const unsigned char* p,
-                                                               std::size_t n,
-                                                               std::uint32_t crc) noexcept {
+__attribute__((target("sse4.2"))) std::uint32_t crc_hardware(const unsigned char* p, std::size_t n,
+                                                             std::uint32_t crc) noexcept {
     std::uint64_t c = crc;
     for (; n >= 8; n -= 8, p += 8) {
         std::uint64_t word;
@@ -37,7 +38,8 @@ __attribute__((target("sse4.2"))) std::uint32_t crc_hardware(const unsigned char
         c = __builtin_ia32_crc32di(c, word);
     }
     auto c32 = static_cast<std::uint32_t>(c);
-    for (; n > 0; --n, ++p) c32 = __builtin_ia32_crc32qi(c32, *p);
+    for (; n > 0; --n, ++p)
+        c32 = __builtin_ia32_crc32qi(c32, *p);
     return c32;
 }
 

@@ -24,11 +24,16 @@ constexpr std::array<scheme_prefix, 5> prefixes{{
 
 const char* scheme_text(scheme s) {
     switch (s) {
-    case scheme::shm: return "shm";
-    case scheme::fifo: return "fifo";
-    case scheme::pipe: return "pipe";
-    case scheme::tcp: return "tcp";
-    case scheme::nats: return "nats";
+    case scheme::shm:
+        return "shm";
+    case scheme::fifo:
+        return "fifo";
+    case scheme::pipe:
+        return "pipe";
+    case scheme::tcp:
+        return "tcp";
+    case scheme::nats:
+        return "nats";
     }
     return "?";
 }
@@ -49,7 +54,9 @@ std::string check_shm_name(std::string_view name) {
 
 } // namespace
 
-bool is_supported(scheme s) noexcept { return s == scheme::shm; }
+bool is_supported(scheme s) noexcept {
+    return s == scheme::shm;
+}
 
 endpoint endpoint::parse(std::string_view uri, std::error_code& ec, std::string* why) {
     ec.clear();
@@ -65,8 +72,8 @@ endpoint endpoint::parse(std::string_view uri, std::error_code& ec, std::string*
         result.name_ = std::string(uri.substr(p.prefix.size()));
         result.uri_ = std::string(uri);
         if (!is_supported(p.kind))
-            return fail(errc::unsupported_scheme, std::string(scheme_text(p.kind)) +
-                                                      ": transport not supported yet");
+            return fail(errc::unsupported_scheme,
+                        std::string(scheme_text(p.kind)) + ": transport not supported yet");
         if (p.kind == scheme::shm) {
             if (auto reason = check_shm_name(result.name_); !reason.empty())
                 return fail(errc::invalid_endpoint, reason);
@@ -80,19 +87,18 @@ endpoint endpoint::parse(std::string_view uri, std::error_code& ec, std::string*
     const std::string_view given = uri.substr(0, colon);
     for (const auto& p : prefixes)
         if (given == scheme_text(p.kind))
-            return fail(errc::invalid_endpoint,
-                        "malformed " + std::string(given) + " URI (expected " +
-                            std::string(p.prefix) + (p.kind == scheme::pipe ? "" : "...") + ")");
-    return fail(errc::invalid_endpoint,
-                "unknown scheme '" + std::string(given) +
-                    "' (known: shm://, fifo://, pipe:, tcp://, nats://)");
+            return fail(errc::invalid_endpoint, "malformed " + std::string(given) +
+                                                    " URI (expected " + std::string(p.prefix) +
+                                                    (p.kind == scheme::pipe ? "" : "...") + ")");
+    return fail(errc::invalid_endpoint, "unknown scheme '" + std::string(given) +
+                                            "' (known: shm://, fifo://, pipe:, tcp://, nats://)");
 }
 
 endpoint endpoint::parse(std::string_view uri) {
     std::error_code ec;
     std::string why;
     endpoint result = parse(uri, ec, &why);
-    if (ec) throw_error(ec, why);
+    if (ec) throw error(ec, why);
     return result;
 }
 

@@ -10,18 +10,30 @@ public:
 
     std::string message(int value) const override {
         switch (static_cast<errc>(value)) {
-        case errc::invalid_endpoint: return "invalid endpoint";
-        case errc::unsupported_scheme: return "transport not supported yet";
-        case errc::not_a_segment: return "not a conveyor segment";
-        case errc::layout_mismatch: return "segment has another layout version";
-        case errc::no_such_endpoint: return "no such endpoint";
-        case errc::message_too_large: return "message larger than the channel's maximum";
-        case errc::invalid_argument: return "invalid argument";
-        case errc::too_many_attached: return "too many producers or consumers attached";
-        case errc::closed: return "sender already closed";
-        case errc::peer_gone: return "the other side went away";
-        case errc::corrupt_data: return "corrupt data";
-        case errc::lock_unrecoverable: return "queue lock abandoned and not recoverable";
+        case errc::invalid_endpoint:
+            return "invalid endpoint";
+        case errc::unsupported_scheme:
+            return "transport not supported yet";
+        case errc::not_a_segment:
+            return "not a conveyor segment";
+        case errc::layout_mismatch:
+            return "segment has another layout version";
+        case errc::no_such_endpoint:
+            return "no such endpoint";
+        case errc::message_too_large:
+            return "message larger than the channel's maximum";
+        case errc::invalid_argument:
+            return "invalid argument";
+        case errc::too_many_attached:
+            return "too many producers or consumers attached";
+        case errc::closed:
+            return "sender already closed";
+        case errc::peer_gone:
+            return "the other side went away";
+        case errc::corrupt_data:
+            return "corrupt data";
+        case errc::lock_unrecoverable:
+            return "queue lock abandoned and not recoverable";
         }
         return "unknown conveyor error";
     }
@@ -35,7 +47,7 @@ const std::error_category& conveyor_category() noexcept {
 }
 
 void throw_error(std::error_code ec, const std::string& context) {
-    throw error(ec, context);
+    throw error(ec, context.empty() ? ec.message() : context + ": " + ec.message());
 }
 
 } // namespace conveyor

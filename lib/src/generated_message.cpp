@@ -11,12 +11,14 @@ namespace conveyor {
 namespace {
 
 void put_le(std::byte* at, std::uint64_t value, int bytes) noexcept {
-    for (int i = 0; i < bytes; ++i) at[i] = static_cast<std::byte>(value >> (8 * i));
+    for (int i = 0; i < bytes; ++i)
+        at[i] = static_cast<std::byte>(value >> (8 * i));
 }
 
 std::uint64_t get_le(const std::byte* at, int bytes) noexcept {
     std::uint64_t value = 0;
-    for (int i = 0; i < bytes; ++i) value |= std::uint64_t(std::to_integer<unsigned>(at[i])) << (8 * i);
+    for (int i = 0; i < bytes; ++i)
+        value |= std::uint64_t(std::to_integer<unsigned>(at[i])) << (8 * i);
     return value;
 }
 
@@ -94,15 +96,15 @@ void stream_verifier::observe(std::span<const std::byte> message) {
 stream_verifier::summary stream_verifier::result() const {
     summary s = totals_;
     s.producers = producers_.size();
-    for (const auto& [id, state] : producers_) s.lost += state.count - state.distinct;
+    for (const auto& [id, state] : producers_)
+        s.lost += state.count - state.distinct;
     return s;
 }
 
 std::string stream_verifier::describe(const summary& s) {
     return "received " + std::to_string(s.messages) + " messages from " +
            std::to_string(s.producers) + " producers: " + std::to_string(s.lost) + " lost, " +
-           std::to_string(s.duplicated) + " duplicated, " + std::to_string(s.corrupt) +
-           " corrupt";
+           std::to_string(s.duplicated) + " duplicated, " + std::to_string(s.corrupt) + " corrupt";
 }
 
 } // namespace conveyor

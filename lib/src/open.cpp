@@ -30,7 +30,7 @@ std::unique_ptr<sender> open_sender(const endpoint& where, const channel_options
     std::error_code ec;
     std::string why;
     auto result = open_sender(where, options, ec, &why);
-    if (ec) throw_error(ec, why);
+    if (ec) throw error(ec, why);
     return result;
 }
 
@@ -50,7 +50,7 @@ std::unique_ptr<receiver> open_receiver(const endpoint& where, const channel_opt
     std::error_code ec;
     std::string why;
     auto result = open_receiver(where, options, ec, &why);
-    if (ec) throw_error(ec, why);
+    if (ec) throw error(ec, why);
     return result;
 }
 

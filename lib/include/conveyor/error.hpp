@@ -9,18 +9,18 @@ namespace conveyor {
 
 // Causes that are conveyor's own; operating-system failures keep std::system_category.
 enum class errc {
-    invalid_endpoint = 1,  // the URI is malformed
-    unsupported_scheme,    // the URI names a transport this build does not offer
-    not_a_segment,         // a file exists under the name but conveyor did not make it
-    layout_mismatch,       // a conveyor segment of another layout version
-    no_such_endpoint,      // nothing to join under that name
-    message_too_large,     // a message longer than the channel's max_message
-    invalid_argument,      // an option value outside what the channel accepts
-    too_many_attached,     // every producer or consumer slot of the segment is taken
-    closed,                // the sender was closed before this call
-    peer_gone,             // the other side went away for good
-    corrupt_data,          // bytes that cannot be what a well-behaved peer sent
-    lock_unrecoverable,    // the queue lock was abandoned and could not be repaired
+    invalid_endpoint = 1, // the URI is malformed
+    unsupported_scheme,   // the URI names a transport this build does not offer
+    not_a_segment,        // a file exists under the name but conveyor did not make it
+    layout_mismatch,      // a conveyor segment of another layout version
+    no_such_endpoint,     // nothing to join under that name
+    message_too_large,    // a message longer than the channel's max_message
+    invalid_argument,     // an option value outside what the channel accepts
+    too_many_attached,    // every producer or consumer slot of the segment is taken
+    closed,               // the sender was closed before this call
+    peer_gone,            // the other side went away for good
+    corrupt_data,         // bytes that cannot be what a well-behaved peer sent
+    lock_unrecoverable,   // the queue lock was abandoned and could not be repaired
 };
 
 const std::error_category& conveyor_category() noexcept;
@@ -29,13 +29,18 @@ inline std::error_code make_error_code(errc e) noexcept {
     return {static_cast<int>(e), conveyor_category()};
 }
 
-// Thrown by every throwing call; what() names the endpoint and the cause.
+// Thrown by every throwing call; what() is a whole sentence naming the endpoint and cause.
 class error : public std::system_error {
 public:
-    using std::system_error::system_error;
+    error(std::error_code ec, std::string description)
+        : std::system_error(ec), description_(std::move(description)) {}
+    const char* what() const noexcept override { return description_.c_str(); }
+
+private:
+    std::string description_;
 };
 
-// Throws conveyor::error for ec, prefixed with context (usually the endpoint URI).
+// Throws conveyor::error with what() = "context: <the cause in words>".
 [[noreturn]] void throw_error(std::error_code ec, const std::string& context);
 
 } // namespace conveyor

@@ -49,7 +49,9 @@ public:
         std::uint64_t duplicated = 0;
         std::uint64_t corrupt = 0;
         std::uint64_t out_of_order = 0;
-        bool ok() const noexcept { return lost == 0 && duplicated == 0 && corrupt == 0 && out_of_order == 0; }
+        bool ok() const noexcept {
+            return lost == 0 && duplicated == 0 && corrupt == 0 && out_of_order == 0;
+        }
     };
 
     // Accounts one received message.

@@ -25,8 +25,7 @@ std::unique_ptr<sender> open_sender(const endpoint& where, const channel_options
 // On failure sets ec and, when why is given, a sentence naming the endpoint and the cause.
 std::unique_ptr<sender> open_sender(const endpoint& where, const channel_options& options,
                                     std::error_code& ec, std::string* why = nullptr);
-std::unique_ptr<receiver> open_receiver(const endpoint& where,
-                                        const channel_options& options = {});
+std::unique_ptr<receiver> open_receiver(const endpoint& where, const channel_options& options = {});
 std::unique_ptr<receiver> open_receiver(const endpoint& where, const channel_options& options,
                                         std::error_code& ec, std::string* why = nullptr);
 

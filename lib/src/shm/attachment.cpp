@@ -12,15 +12,16 @@ constexpr auto relaxed = std::memory_order_relaxed; // every field here changes 
 
 unsigned count_used(const participant_slot* slots, std::size_t n) noexcept {
     unsigned used = 0;
-    for (std::size_t i = 0; i < n; ++i) used += slots[i].pid.load(relaxed) != 0;
+    for (std::size_t i = 0; i < n; ++i)
+        used += slots[i].pid.load(relaxed) != 0;
     return used;
 }
 
 } // namespace
 
 std::unique_ptr<attachment> attachment::open(const endpoint& where, role as,
-                                             const segment_request& request,
-                                             std::error_code& ec, std::string& why) {
+                                             const segment_request& request, std::error_code& ec,
+                                             std::string& why) {
     auto map = mapping::open_or_create(where.name(), request, ec, why);
     if (!map) return nullptr;
     std::unique_ptr<attachment> result(new attachment(std::move(map), where, as));
@@ -60,7 +61,8 @@ bool attachment::take_slot(std::error_code& ec, std::string& why) noexcept {
               (role_ == role::producer ? "producer" : "consumer") + " slots are in use";
         return false;
     }
-    const bool idle = q.producers_live.load(relaxed) == 0 && q.head.load(relaxed) == q.tail.load(relaxed);
+    const bool idle =
+        q.producers_live.load(relaxed) == 0 && q.head.load(relaxed) == q.tail.load(relaxed);
     const auto me = conveyor::detail::self_identity();
     slot_->start_time.store(me.start_time, relaxed);
     slot_->pid.store(me.pid, relaxed);

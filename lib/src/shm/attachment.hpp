@@ -17,8 +17,8 @@ class attachment {
 public:
     // Opens (or creates) the segment and takes a slot in it.
     static std::unique_ptr<attachment> open(const endpoint& where, role as,
-                                            const segment_request& request,
-                                            std::error_code& ec, std::string& why);
+                                            const segment_request& request, std::error_code& ec,
+                                            std::string& why);
     ~attachment(); // frees the slot if still held
 
     // Takes the queue lock; if its previous owner died holding it, repairs the queue first

@@ -12,8 +12,8 @@ namespace {
 
 long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t value,
            const timespec* timeout) noexcept {
-    return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, value, timeout,
-                     nullptr, 0);
+    return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, value, timeout, nullptr,
+                     0);
 }
 
 } // namespace
@@ -34,6 +34,8 @@ void event::notify(int count) noexcept {
     if (sleepers.load(std::memory_order_seq_cst) != 0) futex(&sequence, FUTEX_WAKE, count, nullptr);
 }
 
-void event::notify_all() noexcept { notify(INT_MAX); }
+void event::notify_all() noexcept {
+    notify(INT_MAX);
+}
 
 } // namespace conveyor::shm::detail

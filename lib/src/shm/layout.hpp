@@ -28,7 +28,7 @@ struct segment_header {
     std::uint64_t capacity;       // bytes of the record ring, a multiple of 8
     std::uint64_t max_message;    // largest payload; record_size(max_message) <= capacity
     std::int32_t creator_pid;
-    std::uint32_t mode;           // permission bits the creator asked for
+    std::uint32_t mode; // permission bits the creator asked for
     std::uint64_t created_unix_ns;
 };
 
@@ -50,14 +50,14 @@ struct queue_control {
     // is visible once tail moves past it (the commit), gone once head does.
     std::atomic<std::uint64_t> head{0};
     std::atomic<std::uint64_t> tail{0};
-    std::atomic<std::uint64_t> messages{0};         // records between head and tail
-    std::atomic<std::uint32_t> producers_live{0};   // used producer slots
-    std::atomic<std::uint32_t> consumers_live{0};   // used consumer slots
+    std::atomic<std::uint64_t> messages{0};           // records between head and tail
+    std::atomic<std::uint32_t> producers_live{0};     // used producer slots
+    std::atomic<std::uint32_t> consumers_live{0};     // used consumer slots
     std::atomic<std::uint64_t> producers_attached{0}; // every producer attach ever
-    std::atomic<std::uint64_t> stream_start{0}; // producers_attached when the stream began
-    std::atomic<std::uint64_t> sent{0};             // messages committed, ever
-    std::atomic<std::uint64_t> received{0};         // messages taken, ever
-    std::atomic<std::uint64_t> repairs{0};          // owner-died recoveries, ever
+    std::atomic<std::uint64_t> stream_start{0};       // producers_attached when the stream began
+    std::atomic<std::uint64_t> sent{0};               // messages committed, ever
+    std::atomic<std::uint64_t> received{0};           // messages taken, ever
+    std::atomic<std::uint64_t> repairs{0};            // owner-died recoveries, ever
     participant_slot producers[max_producers];
     participant_slot consumers[max_consumers];
     alignas(cache_line) event not_empty; // consumers sleep here

@@ -58,7 +58,8 @@ bool check_header(const std::string& name, const void* base, std::uint64_t file_
         return fail(ec, why, errc::layout_mismatch,
                     where + "segment has layout version " + std::to_string(header.layout_version) +
                         " but this build of conveyor reads version " +
-                        std::to_string(layout_version) + "; remove it (conveyor-ctl rm) or use "
+                        std::to_string(layout_version) +
+                        "; remove it (conveyor-ctl rm) or use "
                         "a matching build");
     const bool sizes_agree = header.total_size == file_size &&
                              header.data_offset == data_offset() &&
@@ -97,10 +98,10 @@ void lay_out(void* base, const std::string& name, std::uint64_t total, std::uint
     header->max_message = request.max_message;
     header->creator_pid = ::getpid();
     header->mode = request.mode;
-    header->created_unix_ns = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    header->created_unix_ns =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
     auto* control = new (static_cast<std::byte*>(base) + control_offset()) queue_control;
     control->lock.initialise();
     (void)name;
@@ -145,8 +146,9 @@ std::unique_ptr<mapping> mapping::open(const std::string& name, access mode, std
             fail(ec, why, errc::no_such_endpoint, "shm://" + name + ": no such segment");
         } else if (cause == std::errc::permission_denied) {
             fail(ec, why, cause,
-                 "shm://" + name + ": permission denied (the segment belongs to another user "
-                                   "or was created with a narrower mode)");
+                 "shm://" + name +
+                     ": permission denied (the segment belongs to another user "
+                     "or was created with a narrower mode)");
         } else {
             fail(ec, why, cause, "shm://" + name + ": cannot open: " + cause.message());
         }
@@ -213,8 +215,9 @@ std::unique_ptr<mapping> mapping::open_or_create(const std::string& name,
         } catch (const bip::interprocess_exception& e) {
             bip::shared_memory_object::remove(building.c_str());
             auto cause = native_error(e);
-            fail(ec, why, cause, where + "cannot create segment of " + std::to_string(total) +
-                                     " bytes: " + cause.message());
+            fail(ec, why, cause,
+                 where + "cannot create segment of " + std::to_string(total) +
+                     " bytes: " + cause.message());
             return nullptr;
         }
     }

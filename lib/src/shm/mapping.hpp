@@ -32,17 +32,21 @@ public:
                                                    const segment_request& request,
                                                    std::error_code& ec, std::string& why);
     // Joins an existing segment only.
-    static std::unique_ptr<mapping> open(const std::string& name, access mode,
-                                         std::error_code& ec, std::string& why);
+    static std::unique_ptr<mapping> open(const std::string& name, access mode, std::error_code& ec,
+                                         std::string& why);
     ~mapping();
     mapping(const mapping&) = delete;
     mapping& operator=(const mapping&) = delete;
 
-    const segment_header& header() const noexcept { return *static_cast<const segment_header*>(base_); }
+    const segment_header& header() const noexcept {
+        return *static_cast<const segment_header*>(base_);
+    }
     queue_control& control() const noexcept {
         return *reinterpret_cast<queue_control*>(static_cast<std::byte*>(base_) + control_offset());
     }
-    std::byte* ring() const noexcept { return static_cast<std::byte*>(base_) + header().data_offset; }
+    std::byte* ring() const noexcept {
+        return static_cast<std::byte*>(base_) + header().data_offset;
+    }
 
 private:
     explicit mapping(std::unique_ptr<boost::interprocess::mapped_region> region);

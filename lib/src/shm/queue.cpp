@@ -22,7 +22,8 @@ constexpr std::chrono::milliseconds liveness_interval{100};
 // When a blocking call must give up; wait == forever never does.
 struct deadline {
     explicit deadline(wait_duration wait)
-        : unbounded(wait == forever), at(unbounded ? clock::time_point::max() : clock::now() + wait) {}
+        : unbounded(wait == forever),
+          at(unbounded ? clock::time_point::max() : clock::now() + wait) {}
     bool unbounded;
     clock::time_point at;
 
@@ -46,8 +47,8 @@ std::unique_ptr<attachment> attach(const endpoint& where, detail::role as,
     }
     std::unique_ptr<attachment> attached;
     if (!ec)
-        attached = attachment::open(where, as, {options.capacity, options.max_message, options.mode},
-                                    ec, reason);
+        attached = attachment::open(
+            where, as, {options.capacity, options.max_message, options.mode}, ec, reason);
     if (ec && why) *why = reason;
     return attached;
 }
@@ -63,7 +64,7 @@ queue_sender::queue_sender(const endpoint& where, const channel_options& options
     std::error_code ec;
     std::string why;
     attached_ = attach(where, detail::role::producer, options, ec, &why);
-    if (ec) throw_error(ec, why);
+    if (ec) throw error(ec, why);
 }
 
 std::unique_ptr<queue_sender> queue_sender::open(const endpoint& where,
@@ -76,8 +77,12 @@ std::unique_ptr<queue_sender> queue_sender::open(const endpoint& where,
 
 queue_sender::~queue_sender() = default;
 
-std::size_t queue_sender::max_message() const noexcept { return attached_->header().max_message; }
-const endpoint& queue_sender::where() const noexcept { return attached_->where(); }
+std::size_t queue_sender::max_message() const noexcept {
+    return attached_->header().max_message;
+}
+const endpoint& queue_sender::where() const noexcept {
+    return attached_->where();
+}
 
 bool queue_sender::do_send(bytes_view message, wait_duration wait, std::error_code& ec) {
     ec.clear();
@@ -131,7 +136,8 @@ bool queue_sender::do_send(bytes_view message, wait_duration wait, std::error_co
     }
     const record_header record{static_cast<std::uint32_t>(message.size()), detail::message_record};
     std::memcpy(ring + offset, &record, sizeof record);
-    if (!message.empty()) std::memcpy(ring + offset + sizeof record, message.data(), message.size());
+    if (!message.empty())
+        std::memcpy(ring + offset + sizeof record, message.data(), message.size());
     q.tail.store(tail + need, relaxed); // the commit: the record is visible from here on
     q.messages.fetch_add(1, relaxed);
     q.sent.fetch_add(1, relaxed);
@@ -158,7 +164,7 @@ queue_receiver::queue_receiver(const endpoint& where, const channel_options& opt
     std::error_code ec;
     std::string why;
     attached_ = attach(where, detail::role::consumer, options, ec, &why);
-    if (ec) throw_error(ec, why);
+    if (ec) throw error(ec, why);
     min_producers_ = std::max<std::size_t>(1, options.min_producers);
 }
 
@@ -177,7 +183,9 @@ queue_receiver::~queue_receiver() = default;
 std::size_t queue_receiver::max_message() const noexcept {
     return attached_->header().max_message;
 }
-const endpoint& queue_receiver::where() const noexcept { return attached_->where(); }
+const endpoint& queue_receiver::where() const noexcept {
+    return attached_->where();
+}
 
 receive_status queue_receiver::do_receive(std::vector<std::byte>& message, wait_duration wait,
                                           std::error_code& ec) {
@@ -209,8 +217,9 @@ receive_status queue_receiver::do_receive(std::vector<std::byte>& message, wait_
             q.not_full.notify_all();
             return receive_status::message;
         }
-        const bool stream_over = q.producers_live.load(relaxed) == 0 &&
-                                 q.producers_attached.load(relaxed) - a.stream_base >= min_producers_;
+        const bool stream_over =
+            q.producers_live.load(relaxed) == 0 &&
+            q.producers_attached.load(relaxed) - a.stream_base >= min_producers_;
         if (stream_over) {
             a.unlock();
             return receive_status::end_of_stream;

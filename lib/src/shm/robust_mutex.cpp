@@ -14,7 +14,7 @@ void robust_mutex::initialise() {
     pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
     int rc = pthread_mutex_init(&native, &attributes);
     pthread_mutexattr_destroy(&attributes);
-    if (rc != 0) throw error(std::error_code(rc, std::system_category()), "pthread_mutex_init");
+    if (rc != 0) throw_error(std::error_code(rc, std::system_category()), "pthread_mutex_init");
 }
 
 robust_mutex::acquired robust_mutex::lock(std::error_code& ec) noexcept {
@@ -40,8 +40,12 @@ bool robust_mutex::try_lock(acquired& how, std::error_code& ec) noexcept {
     return false;
 }
 
-void robust_mutex::mark_consistent() noexcept { pthread_mutex_consistent(&native); }
+void robust_mutex::mark_consistent() noexcept {
+    pthread_mutex_consistent(&native);
+}
 
-void robust_mutex::unlock() noexcept { pthread_mutex_unlock(&native); }
+void robust_mutex::unlock() noexcept {
+    pthread_mutex_unlock(&native);
+}
 
 } // namespace conveyor::shm::detail

@@ -79,26 +79,36 @@ segment_info inspect_segment(std::string_view name) {
     std::string why;
     const std::string n(name);
     auto map = detail::mapping::open(n, detail::mapping::access::read_only, ec, why);
-    if (!map) throw_error(ec, why);
+    if (!map) throw error(ec, why);
     return describe(n, *map);
 }
 
-void remove_segment(std::string_view name, std::error_code& ec) {
-    ec.clear();
-    std::string why;
-    const std::string n(name);
-    // Only what conveyor made: open it and check its header before unlinking.
-    auto map = detail::mapping::open(n, detail::mapping::access::read_only, ec, why);
+namespace {
+
+// Unlinks name if conveyor made it (any layout version); why says what went wrong.
+void remove_ours(const std::string& name, std::error_code& ec, std::string& why) {
+    auto map = detail::mapping::open(name, detail::mapping::access::read_only, ec, why);
     if (!map && ec != errc::layout_mismatch) return;
+    map.reset();
     ec.clear();
-    if (!boost::interprocess::shared_memory_object::remove(n.c_str()))
+    if (!boost::interprocess::shared_memory_object::remove(name.c_str())) {
         ec = std::error_code(errno, std::system_category());
+        why = "shm://" + name + ": cannot remove: " + ec.message();
+    }
+}
+
+} // namespace
+
+void remove_segment(std::string_view name, std::error_code& ec) {
+    std::string why;
+    remove_ours(std::string(name), ec, why);
 }
 
 void remove_segment(std::string_view name) {
     std::error_code ec;
-    remove_segment(name, ec);
-    if (ec) throw_error(ec, "shm://" + std::string(name));
+    std::string why;
+    remove_ours(std::string(name), ec, why);
+    if (ec) throw error(ec, why);
 }
 
 } // namespace conveyor::shm

@@ -20,8 +20,7 @@ class attachment;
 class queue_sender final : public conveyor::sender {
 public:
     explicit queue_sender(const endpoint& where, const channel_options& options = {});
-    static std::unique_ptr<queue_sender> open(const endpoint& where,
-                                              const channel_options& options,
+    static std::unique_ptr<queue_sender> open(const endpoint& where, const channel_options& options,
                                               std::error_code& ec, std::string* why = nullptr);
     ~queue_sender() override; // closes the stream if close() was not called
 
@@ -42,8 +41,8 @@ class queue_receiver final : public conveyor::receiver {
 public:
     explicit queue_receiver(const endpoint& where, const channel_options& options = {});
     static std::unique_ptr<queue_receiver> open(const endpoint& where,
-                                                const channel_options& options,
-                                                std::error_code& ec, std::string* why = nullptr);
+                                                const channel_options& options, std::error_code& ec,
+                                                std::string* why = nullptr);
     ~queue_receiver() override;
 
     std::size_t max_message() const noexcept override;

@@ -14,17 +14,17 @@ namespace conveyor::shm {
 // so each is exact but they may be from slightly different instants.
 struct segment_info {
     std::string name;
-    std::uint64_t capacity = 0;      // bytes of message storage
-    std::uint64_t max_message = 0;   // largest message
+    std::uint64_t capacity = 0;    // bytes of message storage
+    std::uint64_t max_message = 0; // largest message
     std::uint64_t depth_messages = 0;
     std::uint64_t depth_bytes = 0;
-    unsigned producers = 0;          // attached and alive
-    unsigned consumers = 0;          // attached and alive
+    unsigned producers = 0; // attached and alive
+    unsigned consumers = 0; // attached and alive
     int creator_pid = 0;
     unsigned mode = 0;
-    std::uint64_t sent = 0;          // messages committed since creation
-    std::uint64_t received = 0;      // messages taken since creation
-    std::uint64_t repairs = 0;       // recoveries from a process that died holding the lock
+    std::uint64_t sent = 0;     // messages committed since creation
+    std::uint64_t received = 0; // messages taken since creation
+    std::uint64_t repairs = 0;  // recoveries from a process that died holding the lock
 };
 
 // The conveyor segments in /dev/shm that this user may read; other files are skipped.

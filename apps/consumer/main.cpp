@@ -1,0 +1,151 @@
+// conveyor-consumer: takes messages from an endpoint and writes them out, or verifies them.
+#include "common/exit_codes.hpp"
+#include "common/options.hpp"
+#include "common/report.hpp"
+
+#include <conveyor/error.hpp>
+#include <conveyor/generated_message.hpp>
+
+#include <boost/program_options/value_semantic.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+namespace po = boost::program_options;
+using namespace conveyor;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct settings {
+    endpoint where;
+    channel_options channel;
+    std::uint64_t count = 0; // 0: until end of stream
+    bool quiet = false;
+    bool verify = false;
+    double timeout = -1; // seconds without a message before giving up, -1: wait forever
+};
+
+class consumer {
+public:
+    explicit consumer(const settings& s) : s_(s) {}
+
+    int run() {
+        in_ = open_receiver(s_.where, s_.channel);
+        static char out_buffer[1 << 20]; // few, large writes to stdout
+        std::setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
+        const int status = take_all();
+        std::fflush(stdout);
+        report();
+        if (status != cli::exit_ok) return status;
+        return s_.verify && !verifier_.result().ok() ? cli::exit_verify_failed : cli::exit_ok;
+    }
+
+private:
+    int take_all() {
+        std::vector<std::byte> message(in_->max_message());
+        const auto timeout =
+            std::chrono::duration_cast<wait_duration>(std::chrono::duration<double>(s_.timeout));
+        while (s_.count == 0 || received_ < s_.count) {
+            const auto status =
+                s_.timeout < 0 ? in_->receive(message) : in_->receive_for(message, timeout);
+            if (status == receive_status::end_of_stream) return cli::exit_ok;
+            if (status == receive_status::empty) {
+                std::cerr << "conveyor-consumer: " << s_.where.uri() << ": no message for "
+                          << s_.timeout << " s; giving up\n";
+                return cli::exit_timed_out;
+            }
+            if (received_ == 0) start_ = clock_type::now();
+            finish_ = clock_type::now();
+            ++received_;
+            bytes_ += message.size();
+            if (s_.verify) verifier_.observe(message);
+            if (!s_.quiet) {
+                std::fwrite(message.data(), 1, message.size(), stdout);
+                std::fputc('\n', stdout);
+            }
+        }
+        return cli::exit_ok;
+    }
+
+    void report() const {
+        std::cerr << cli::throughput_line("received", received_, bytes_, finish_ - start_) << '\n';
+        if (!s_.verify) return;
+        const auto summary = verifier_.result();
+        std::cerr << stream_verifier::describe(summary) << '\n';
+        if (summary.out_of_order != 0)
+            std::cerr << summary.out_of_order
+                      << " messages arrived out of their producer's order\n";
+    }
+
+    const settings& s_;
+    std::unique_ptr<receiver> in_;
+    stream_verifier verifier_;
+    std::uint64_t received_ = 0;
+    std::uint64_t bytes_ = 0;
+    clock_type::time_point start_ = clock_type::now();
+    clock_type::time_point finish_ = start_;
+};
+
+po::options_description describe_options() {
+    po::options_description options("Options");
+    options.add_options()("help,h", "show this help and exit")(
+        "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
+        "where to take from: shm://NAME")("count", po::value<std::uint64_t>()->value_name("N"),
+                                          "stop after N messages")(
+        "quiet,q", "do not write messages to standard output")(
+        "verify", "check generated messages (conveyor-producer --generate): none lost, "
+                  "duplicated, corrupt or out of order; exit 1 if any is")(
+        "timeout", po::value<std::string>()->value_name("SECONDS"),
+        "give up (exit 2) when nothing arrives for that long; default: wait")(
+        "producers", po::value<std::size_t>()->value_name("N")->default_value(1),
+        "end of stream only once N producers have attached and all have gone");
+    cli::add_channel_options(options);
+    return options;
+}
+
+settings read_settings(const po::variables_map& values) {
+    if (!values.count("endpoint")) throw cli::usage_error("missing ENDPOINT (e.g. shm://orders)");
+    settings s;
+    s.where = cli::parse_endpoint(values["endpoint"].as<std::string>());
+    s.channel = cli::read_channel_options(values);
+    s.channel.min_producers = values["producers"].as<std::size_t>();
+    if (s.channel.min_producers == 0) throw cli::usage_error("--producers: N must be at least 1");
+    if (values.count("count")) {
+        s.count = values["count"].as<std::uint64_t>();
+        if (s.count == 0) throw cli::usage_error("--count: N must be at least 1");
+    }
+    s.quiet = values.count("quiet") != 0;
+    s.verify = values.count("verify") != 0;
+    if (values.count("timeout"))
+        s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
+    return s;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const auto options = describe_options();
+    try {
+        const auto values = cli::parse_command_line(argc, argv, options, "endpoint");
+        if (values.count("help")) {
+            std::cout << "Usage: conveyor-consumer ENDPOINT [options]\n\n"
+                         "Takes messages from ENDPOINT and writes each to standard output with a\n"
+                         "newline, until end of stream: every producer that attached has closed\n"
+                         "or died and the channel is drained. Waits for a producer if none has\n"
+                         "attached yet. Creates the segment if it does not exist. Prints a\n"
+                         "throughput line on stderr at the end (and the --verify summary).\n\n"
+                      << options << "\nExample: conveyor-consumer shm://orders --verify --quiet\n"
+                      << cli::exit_code_help();
+            return cli::exit_ok;
+        }
+        const settings s = read_settings(values);
+        return consumer(s).run();
+    } catch (const cli::usage_error& e) {
+        std::cerr << "conveyor-consumer: " << e.what() << "\n(see conveyor-consumer --help)\n";
+        return cli::exit_usage;
+    } catch (const error& e) {
+        std::cerr << "conveyor-consumer: " << e.what() << '\n';
+        return e.code() == errc::invalid_argument ? cli::exit_usage : cli::exit_failure;
+    }
+}

@@ -1,0 +1,90 @@
+// conveyor-ctl: lists the segments conveyor made and removes them.
+#include "common/exit_codes.hpp"
+#include "common/options.hpp"
+
+#include <conveyor/error.hpp>
+#include <conveyor/shm/segment.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <string_view>
+
+using namespace conveyor;
+
+namespace {
+
+const char* help_text =
+    "Usage: conveyor-ctl COMMAND [ARGS]\n\n"
+    "Commands:\n"
+    "  list             the segments conveyor made: capacity, largest message, depth,\n"
+    "                   producers and consumers attached (alive), messages sent and taken\n"
+    "  rm ENDPOINT...   remove segments (shm://NAME); files conveyor did not make are\n"
+    "                   refused. Attached processes keep working until they detach.\n"
+    "  help, --help     this text\n";
+
+std::string size_text(std::uint64_t bytes) {
+    char text[32];
+    if (bytes >= (1u << 20) && bytes % (1u << 20) == 0)
+        std::snprintf(text, sizeof text, "%lluM", static_cast<unsigned long long>(bytes >> 20));
+    else if (bytes >= 1024 && bytes % 1024 == 0)
+        std::snprintf(text, sizeof text, "%lluK", static_cast<unsigned long long>(bytes >> 10));
+    else
+        std::snprintf(text, sizeof text, "%llu", static_cast<unsigned long long>(bytes));
+    return text;
+}
+
+int list() {
+    const auto segments = shm::list_segments();
+    std::printf("%-24s %9s %8s %10s %11s %9s %9s %12s %12s %7s %5s\n", "ENDPOINT", "CAPACITY",
+                "MAX_MSG", "DEPTH", "DEPTH_BYTES", "PRODUCERS", "CONSUMERS", "SENT", "RECEIVED",
+                "CREATOR", "MODE");
+    for (const auto& s : segments) {
+        std::printf("%-24s %9s %8s %10llu %11llu %9u %9u %12llu %12llu %7d %05o\n",
+                    ("shm://" + s.name).c_str(), size_text(s.capacity).c_str(),
+                    size_text(s.max_message).c_str(),
+                    static_cast<unsigned long long>(s.depth_messages),
+                    static_cast<unsigned long long>(s.depth_bytes), s.producers, s.consumers,
+                    static_cast<unsigned long long>(s.sent),
+                    static_cast<unsigned long long>(s.received), s.creator_pid, s.mode);
+    }
+    return cli::exit_ok;
+}
+
+int remove(int count, char** uris) {
+    if (count == 0) throw cli::usage_error("rm: name at least one ENDPOINT (e.g. shm://orders)");
+    int status = cli::exit_ok;
+    for (int i = 0; i < count; ++i) {
+        const endpoint where = cli::parse_endpoint(uris[i]);
+        if (where.kind() != scheme::shm)
+            throw cli::usage_error(where.uri() + ": rm takes shm:// endpoints");
+        try {
+            shm::remove_segment(where.name());
+        } catch (const error& e) {
+            std::cerr << "conveyor-ctl: " << e.what() << '\n';
+            status = cli::exit_failure;
+        }
+    }
+    return status;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        if (argc < 2) throw cli::usage_error("missing COMMAND (list or rm)");
+        const std::string_view command = argv[1];
+        if (command == "help" || command == "--help" || command == "-h") {
+            std::cout << help_text << cli::exit_code_help();
+            return cli::exit_ok;
+        }
+        if (command == "list") {
+            if (argc > 2) throw cli::usage_error("list takes no arguments");
+            return list();
+        }
+        if (command == "rm") return remove(argc - 2, argv + 2);
+        throw cli::usage_error("unknown command '" + std::string(command) + "' (list or rm)");
+    } catch (const cli::usage_error& e) {
+        std::cerr << "conveyor-ctl: " << e.what() << "\n(see conveyor-ctl --help)\n";
+        return cli::exit_usage;
+    }
+}
