@@ -1,0 +1,19 @@
+#include "support/apps.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+namespace conveyor::test {
+
+std::uint64_t verify_output(std::string_view output, std::size_t message_size,
+                            stream_verifier& verifier) {
+    const std::size_t stride = message_size + 1;
+    std::uint64_t records = 0;
+    for (std::size_t at = 0; at + stride <= output.size(); at += stride, ++records) {
+        BOOST_REQUIRE_MESSAGE(output[at + message_size] == '\n',
+                              "record " << records << " unframed");
+        verifier.observe(std::as_bytes(std::span(output.data() + at, message_size)));
+    }
+    return records;
+}
+
+} // namespace conveyor::test

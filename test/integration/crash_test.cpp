@@ -1,0 +1,99 @@
+// Processes killed at bad moments: the survivors go on, nothing wedges or arrives twice.
+#include "support/apps.hpp"
+#include "support/child_process.hpp"
+#include "support/temporary_names.hpp"
+
+#include <conveyor/shm/segment.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <csignal>
+#include <fstream>
+
+using namespace conveyor;
+using namespace conveyor::test;
+
+namespace {
+
+const std::string lock_holder_app = CONVEYOR_LOCK_HOLDER;
+
+std::uint64_t received_so_far(const scratch_segment& s) {
+    std::error_code ec;
+    return shm::inspect_segment(s.name(), ec).received;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(crash)
+
+BOOST_AUTO_TEST_CASE(a_consumer_killed_mid_stream_is_replaced_without_duplicates) {
+    scratch_segment s("killed-consumer");
+    constexpr std::size_t size = 64;
+    child_process producer(producer_app, {s.uri(), "--generate", "200000", "--size", "64"});
+    child_process first(consumer_app, {s.uri()});
+    BOOST_REQUIRE(eventually([&] { return received_so_far(s) >= 50000; }));
+    first.signal(SIGKILL);
+    BOOST_TEST(first.wait() == 128 + SIGKILL);
+    child_process second(consumer_app, {s.uri()});
+    BOOST_TEST(producer.wait() == 0, producer.err());
+    BOOST_TEST(second.wait() == 0, second.err());
+
+    stream_verifier both;
+    const auto from_first = verify_output(first.out(), size, both);
+    const auto from_second = verify_output(second.out(), size, both);
+    const auto total = both.result();
+    BOOST_TEST(total.duplicated == 0u);
+    BOOST_TEST(total.corrupt == 0u);
+    BOOST_TEST(total.out_of_order == 0u);
+    BOOST_TEST(from_second > 0u);
+    // Only what the killed consumer had taken but not yet written out may be missing.
+    const auto taken = shm::inspect_segment(s.name()).received;
+    BOOST_TEST(taken == 200000u);
+    BOOST_TEST(from_first + from_second + total.lost == 200000u);
+}
+
+BOOST_AUTO_TEST_CASE(a_producer_killed_mid_stream_counts_as_closed) {
+    scratch_segment s("killed-producer");
+    child_process consumer(consumer_app, {s.uri(), "--verify", "--quiet"});
+    child_process producer(producer_app, {s.uri(), "--generate", "100000000", "--size", "64"});
+    BOOST_REQUIRE(eventually([&] { return received_so_far(s) >= 10000; }));
+    producer.signal(SIGKILL);
+    BOOST_TEST(producer.wait() == 128 + SIGKILL);
+    BOOST_TEST(consumer.wait(std::chrono::seconds(30)) == 1, consumer.err()); // losses, reported
+    BOOST_TEST(contains(consumer.err(), "lost, 0 duplicated, 0 corrupt"), consumer.err());
+}
+
+BOOST_AUTO_TEST_CASE(a_process_killed_holding_the_lock_does_not_wedge_the_others) {
+    scratch_segment s("lock-holder");
+    child_process consumer(consumer_app, {s.uri(), "--verify", "--quiet", "--producers", "2"});
+    child_process producer(producer_app,
+                           {s.uri(), "--generate", "50000", "--size", "64", "--rate", "25000"});
+    BOOST_REQUIRE(eventually([&] { return received_so_far(s) >= 1000; }));
+    // It attaches as a producer, takes the lock, writes half a record and dies holding it.
+    BOOST_TEST(run(lock_holder_app, {s.uri()}).status == 128 + SIGKILL);
+    BOOST_TEST(producer.wait() == 0, producer.err());
+    BOOST_TEST(consumer.wait() == 0, consumer.err());
+    BOOST_TEST(
+        contains(consumer.err(),
+                 "received 50000 messages from 1 producers: 0 lost, 0 duplicated, 0 corrupt"),
+        consumer.err());
+    const auto info = shm::inspect_segment(s.name());
+    BOOST_TEST(info.repairs == 1u);
+    BOOST_TEST(info.producers == 0u);
+    BOOST_TEST(info.depth_messages == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_foreign_file_under_the_name_is_refused_cleanly) {
+    scratch_segment s("foreign-app");
+    const std::string contents = "important data of another program\n";
+    std::ofstream(s.path()) << contents;
+    for (const auto& app : {producer_app, consumer_app}) {
+        const auto result = run(app, {s.uri(), "--timeout", "1"});
+        BOOST_TEST(result.status == 70, app);
+        BOOST_TEST(contains(result.err, "is not a conveyor segment"), result.err);
+    }
+    std::ifstream in(s.path());
+    BOOST_TEST(std::string(std::istreambuf_iterator<char>(in), {}) == contents);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

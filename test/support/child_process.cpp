@@ -1,0 +1,128 @@
+// fork/exec with files for output: a child never blocks on a full pipe nobody reads.
+#include "support/child_process.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace conveyor::test {
+namespace {
+
+std::string temporary_file(const char* what) {
+    static std::atomic<int> counter{0};
+    return "/tmp/conveyor-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+           "." + what;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+} // namespace
+
+child_process::child_process(const std::string& program, const std::vector<std::string>& args,
+                             const std::string& stdin_data)
+    : out_path_(temporary_file("out")), err_path_(temporary_file("err")) {
+    int input[2];
+    if (::pipe2(input, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(program.c_str()));
+    for (const auto& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+        ::dup2(input[0], 0);
+        const int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        const int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(out, 1);
+        ::dup2(err, 2);
+        ::execv(program.c_str(), argv.data());
+        std::fprintf(stderr, "exec %s: %s\n", program.c_str(), std::strerror(errno));
+        ::_exit(127);
+    }
+    ::close(input[0]);
+    // Feed standard input from a thread so a child that reads slowly cannot block us.
+    std::thread([fd = input[1], data = stdin_data] {
+        std::size_t done = 0;
+        while (done < data.size()) {
+            const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+            if (n <= 0) break;
+            done += static_cast<std::size_t>(n);
+        }
+        ::close(fd);
+    }).detach();
+}
+
+child_process::~child_process() {
+    if (!reaped_ && pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status_, 0);
+    }
+    std::remove(out_path_.c_str());
+    std::remove(err_path_.c_str());
+}
+
+void child_process::signal(int number) const {
+    ::kill(pid_, number);
+}
+
+int child_process::wait(std::chrono::seconds timeout) {
+    if (!reaped_) {
+        const auto until = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            const pid_t r = ::waitpid(pid_, &status_, WNOHANG);
+            if (r == pid_) break;
+            if (std::chrono::steady_clock::now() > until) {
+                ::kill(pid_, SIGKILL);
+                ::waitpid(pid_, &status_, 0);
+                reaped_ = true;
+                BOOST_FAIL("child " << pid_ << " did not finish in " << timeout.count()
+                                    << " s; stderr: " << err());
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        reaped_ = true;
+    }
+    if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
+    return WEXITSTATUS(status_);
+}
+
+std::string child_process::out() const {
+    return read_file(out_path_);
+}
+std::string child_process::err() const {
+    return read_file(err_path_);
+}
+
+run_result run(const std::string& program, const std::vector<std::string>& args,
+               const std::string& stdin_data) {
+    child_process child(program, args, stdin_data);
+    const int status = child.wait();
+    return {status, child.out(), child.err()};
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+} // namespace conveyor::test

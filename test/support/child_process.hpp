@@ -1,0 +1,54 @@
+// Runs a real program as a child process for integration tests: arguments, optional
+// standard input, standard output and error captured in files, signals, exit status.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace conveyor::test {
+
+class child_process {
+public:
+    // Starts program with args; stdin_data is written to its standard input (then closed).
+    child_process(const std::string& program, const std::vector<std::string>& args,
+                  const std::string& stdin_data = {});
+    ~child_process(); // kills and reaps the child if it still runs
+    child_process(const child_process&) = delete;
+    child_process& operator=(const child_process&) = delete;
+
+    pid_t pid() const noexcept { return pid_; }
+    void signal(int number) const;
+    // Waits for the exit; kills the child and fails the test after timeout. Returns the exit
+    // status, or 128 + signal number when a signal ended it.
+    int wait(std::chrono::seconds timeout = std::chrono::seconds(120));
+    bool exited() const noexcept { return reaped_; }
+
+    // What the child wrote so far (all of it once wait returned).
+    std::string out() const;
+    std::string err() const;
+
+private:
+    pid_t pid_ = -1;
+    bool reaped_ = false;
+    int status_ = 0;
+    std::string out_path_;
+    std::string err_path_;
+};
+
+// Runs a program to completion and returns its exit status (see child_process::wait).
+struct run_result {
+    int status;
+    std::string out;
+    std::string err;
+};
+run_result run(const std::string& program, const std::vector<std::string>& args,
+               const std::string& stdin_data = {});
+
+// Polls condition every few milliseconds until it holds or timeout passes.
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::milliseconds(20000));
+
+} // namespace conveyor::test
