@@ -1,5 +1,6 @@
 // conveyor-consumer: takes messages from an endpoint and writes them out, or verifies them.
 #include "common/exit_codes.hpp"
+#include "common/message_writer.hpp"
 #include "common/options.hpp"
 #include "common/report.hpp"
 
@@ -8,7 +9,6 @@
 
 #include <boost/program_options/value_semantic.hpp>
 
-#include <cstdio>
 #include <iostream>
 
 namespace po = boost::program_options;
@@ -32,23 +32,30 @@ public:
 
     int run() {
         in_ = open_receiver(s_.where, s_.channel);
-        static char out_buffer[1 << 20]; // few, large writes to stdout
-        std::setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
-        const int status = take_all();
-        std::fflush(stdout);
+        int status = take_all();
+        if (!out_.flush() && status == cli::exit_ok) status = output_failed();
         report();
         if (status != cli::exit_ok) return status;
         return s_.verify && !verifier_.result().ok() ? cli::exit_verify_failed : cli::exit_ok;
     }
 
 private:
+    // Takes what is there without waiting; before waiting, writes out what was taken, so
+    // that output keeps pace with a slow stream and a failed write is noticed early.
+    receive_status take_one(std::vector<std::byte>& message) {
+        auto status = in_->try_receive(message);
+        if (status != receive_status::empty) return status;
+        if (!s_.quiet && !out_.flush()) return receive_status::empty;
+        if (s_.timeout < 0) return in_->receive(message);
+        return in_->receive_for(message, std::chrono::duration_cast<wait_duration>(
+                                             std::chrono::duration<double>(s_.timeout)));
+    }
+
     int take_all() {
         std::vector<std::byte> message(in_->max_message());
-        const auto timeout =
-            std::chrono::duration_cast<wait_duration>(std::chrono::duration<double>(s_.timeout));
         while (s_.count == 0 || received_ < s_.count) {
-            const auto status =
-                s_.timeout < 0 ? in_->receive(message) : in_->receive_for(message, timeout);
+            const auto status = take_one(message);
+            if (out_.failure()) return output_failed();
             if (status == receive_status::end_of_stream) return cli::exit_ok;
             if (status == receive_status::empty) {
                 std::cerr << "conveyor-consumer: " << s_.where.uri() << ": no message for "
@@ -60,12 +67,17 @@ private:
             ++received_;
             bytes_ += message.size();
             if (s_.verify) verifier_.observe(message);
-            if (!s_.quiet) {
-                std::fwrite(message.data(), 1, message.size(), stdout);
-                std::fputc('\n', stdout);
-            }
+            if (!s_.quiet && !out_.append(message)) return output_failed();
         }
         return cli::exit_ok;
+    }
+
+    // Messages taken but not written are lost: the queue has already handed them out.
+    int output_failed() const {
+        std::cerr << "conveyor-consumer: writing standard output: " << out_.failure().message()
+                  << "; stopped taking messages from " << s_.where.uri() << " (" << out_.unwritten()
+                  << " taken but not written)\n";
+        return cli::exit_failure;
     }
 
     void report() const {
@@ -80,6 +92,7 @@ private:
 
     const settings& s_;
     std::unique_ptr<receiver> in_;
+    cli::message_writer out_{1};
     stream_verifier verifier_;
     std::uint64_t received_ = 0;
     std::uint64_t bytes_ = 0;

@@ -152,6 +152,23 @@ BOOST_AUTO_TEST_CASE(every_app_explains_itself_with_help) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_consumer_whose_output_fills_up_stops_and_leaves_the_rest_queued) {
+    scratch_segment s("fulldisk");
+    std::string lines;
+    for (int i = 0; i < 100000; ++i)
+        lines += std::to_string(i) + "\n";
+    BOOST_TEST(run(producer_app, {s.uri()}, lines).status == 0);
+    child_process consumer(consumer_app, {s.uri()}, {}, "/dev/full");
+    BOOST_TEST(consumer.wait() == 70);
+    BOOST_TEST(contains(consumer.err(), "writing standard output: No space left on device"),
+               consumer.err());
+    BOOST_TEST(contains(consumer.err(), "taken but not written"));
+    // What it did not take is still there for the next consumer.
+    const auto rest = run(consumer_app, {s.uri(), "--quiet"});
+    BOOST_TEST(rest.status == 0);
+    BOOST_TEST(!contains(rest.err, "received 0 messages"), rest.err);
+}
+
 BOOST_AUTO_TEST_CASE(a_consumer_timeout_exits_2_and_says_why) {
     scratch_segment s("timeout");
     const auto got = run(consumer_app, {s.uri(), "--timeout", "0.2"});

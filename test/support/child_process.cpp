@@ -34,8 +34,9 @@ std::string read_file(const std::string& path) {
 } // namespace
 
 child_process::child_process(const std::string& program, const std::vector<std::string>& args,
-                             const std::string& stdin_data)
+                             const std::string& stdin_data, const std::string& stdout_path)
     : out_path_(temporary_file("out")), err_path_(temporary_file("err")) {
+    const std::string out_target = stdout_path.empty() ? out_path_ : stdout_path;
     int input[2];
     if (::pipe2(input, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
     std::vector<char*> argv;
@@ -47,7 +48,7 @@ child_process::child_process(const std::string& program, const std::vector<std::
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
         ::dup2(input[0], 0);
-        const int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        const int out = ::open(out_target.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         const int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         ::dup2(out, 1);
         ::dup2(err, 2);

@@ -13,8 +13,9 @@ namespace conveyor::test {
 class child_process {
 public:
     // Starts program with args; stdin_data is written to its standard input (then closed).
+    // Standard output goes to stdout_path when given (e.g. /dev/full), else is captured.
     child_process(const std::string& program, const std::vector<std::string>& args,
-                  const std::string& stdin_data = {});
+                  const std::string& stdin_data = {}, const std::string& stdout_path = {});
     ~child_process(); // kills and reaps the child if it still runs
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;
