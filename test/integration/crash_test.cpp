@@ -64,23 +64,30 @@ BOOST_AUTO_TEST_CASE(a_producer_killed_mid_stream_counts_as_closed) {
 }
 
 BOOST_AUTO_TEST_CASE(a_process_killed_holding_the_lock_does_not_wedge_the_others) {
-    scratch_segment s("lock-holder");
-    child_process consumer(consumer_app, {s.uri(), "--verify", "--quiet", "--producers", "2"});
-    child_process producer(producer_app,
-                           {s.uri(), "--generate", "50000", "--size", "64", "--rate", "25000"});
-    BOOST_REQUIRE(eventually([&] { return received_so_far(s) >= 1000; }));
-    // It attaches as a producer, takes the lock, writes half a record and dies holding it.
-    BOOST_TEST(run(lock_holder_app, {s.uri()}).status == 128 + SIGKILL);
-    BOOST_TEST(producer.wait() == 0, producer.err());
-    BOOST_TEST(consumer.wait() == 0, consumer.err());
-    BOOST_TEST(
-        contains(consumer.err(),
-                 "received 50000 messages from 1 producers: 0 lost, 0 duplicated, 0 corrupt"),
-        consumer.err());
-    const auto info = shm::inspect_segment(s.name());
-    BOOST_TEST(info.repairs == 1u);
-    BOOST_TEST(info.producers == 0u);
-    BOOST_TEST(info.depth_messages == 0u);
+    for (const std::string role : {"producer", "consumer"}) {
+        BOOST_TEST_CONTEXT("killed while holding the lock: a " << role) {
+            scratch_segment s("lock-holder");
+            // The dying producer counts as one of the stream's producers.
+            const std::string producers = role == "producer" ? "2" : "1";
+            child_process consumer(consumer_app,
+                                   {s.uri(), "--verify", "--quiet", "--producers", producers});
+            child_process producer(
+                producer_app, {s.uri(), "--generate", "50000", "--size", "64", "--rate", "25000"});
+            BOOST_REQUIRE(eventually([&] { return received_so_far(s) >= 1000; }));
+            // It takes the lock, does half its work, and dies holding the lock.
+            BOOST_TEST(run(lock_holder_app, {role, s.uri()}).status == 128 + SIGKILL);
+            BOOST_TEST(producer.wait() == 0, producer.err());
+            BOOST_TEST(consumer.wait() == 0, consumer.err());
+            BOOST_TEST(contains(consumer.err(), "received 50000 messages from 1 producers: 0 "
+                                                "lost, 0 duplicated, 0 corrupt"),
+                       consumer.err());
+            const auto info = shm::inspect_segment(s.name());
+            BOOST_TEST(info.repairs == 1u);
+            BOOST_TEST(info.producers == 0u);
+            BOOST_TEST(info.consumers == 0u);
+            BOOST_TEST(info.depth_messages == 0u);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_foreign_file_under_the_name_is_refused_cleanly) {

@@ -1,6 +1,8 @@
-// Test helper: attaches to a queue as a producer, takes the queue lock, writes half a
-// record past the committed tail, and dies by SIGKILL while still holding the lock: the
-// worst moment for a producer to die. Usage: conveyor-test-lock-holder shm://NAME
+// Test helper: attaches to a queue, takes the queue lock and dies by SIGKILL while still
+// holding it, half-way through its work: the worst moment to die.
+//   producer: writes half a record past the committed tail
+//   consumer: copies half of the oldest record out, without moving head
+// Usage: conveyor-test-lock-holder producer|consumer shm://NAME
 #include "shm/attachment.hpp"
 
 #include <conveyor/endpoint.hpp>
@@ -8,16 +10,19 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 
 int main(int argc, char** argv) {
     using namespace conveyor::shm::detail;
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: conveyor-test-lock-holder shm://NAME\n");
+    const std::string_view as = argc == 3 ? argv[1] : "";
+    if (as != "producer" && as != "consumer") {
+        std::fprintf(stderr, "usage: conveyor-test-lock-holder producer|consumer shm://NAME\n");
         return 64;
     }
     std::error_code ec;
     std::string why;
-    auto attached = attachment::open(conveyor::endpoint::parse(argv[1]), role::producer,
+    auto attached = attachment::open(conveyor::endpoint::parse(argv[2]),
+                                     as == "producer" ? role::producer : role::consumer,
                                      {4u << 20, 64u << 10, 0600}, ec, why);
     if (!attached || !attached->lock(ec)) {
         std::fprintf(stderr, "conveyor-test-lock-holder: %s\n", why.c_str());
@@ -25,11 +30,18 @@ int main(int argc, char** argv) {
     }
     auto& q = attached->control();
     const auto capacity = attached->header().capacity;
-    const auto offset = q.tail.load() % capacity;
-    if (capacity - offset >= 64) {
-        const record_header half{48, message_record};
-        std::memcpy(attached->ring() + offset, &half, sizeof half);
-        std::memset(attached->ring() + offset + sizeof half, 0xEE, 20); // 20 of 48 bytes
+    std::byte* ring = attached->ring();
+    if (as == "producer") {
+        const auto offset = q.tail.load() % capacity;
+        if (capacity - offset >= 64) {
+            const record_header half{48, message_record};
+            std::memcpy(ring + offset, &half, sizeof half);
+            std::memset(ring + offset + sizeof half, 0xEE, 20); // 20 of 48 bytes
+        }
+    } else {
+        char copy[64];
+        const auto offset = q.head.load() % capacity;
+        std::memcpy(copy, ring + offset, std::min<std::uint64_t>(sizeof copy, capacity - offset));
     }
     std::raise(SIGKILL);
     return 0;
