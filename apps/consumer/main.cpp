@@ -1,4 +1,5 @@
 // conveyor-consumer: takes messages from an endpoint and writes them out, or verifies them.
+#include "common/app_main.hpp"
 #include "common/exit_codes.hpp"
 #include "common/message_writer.hpp"
 #include "common/options.hpp"
@@ -138,27 +139,16 @@ settings read_settings(const po::variables_map& values) {
 } // namespace
 
 int main(int argc, char** argv) {
-    const auto options = describe_options();
-    try {
-        const auto values = cli::parse_command_line(argc, argv, options, "endpoint");
-        if (values.count("help")) {
-            std::cout << "Usage: conveyor-consumer ENDPOINT [options]\n\n"
-                         "Takes messages from ENDPOINT and writes each to standard output with a\n"
-                         "newline, until end of stream: every producer that attached has closed\n"
-                         "or died and the channel is drained. Waits for a producer if none has\n"
-                         "attached yet. Creates the segment if it does not exist. Prints a\n"
-                         "throughput line on stderr at the end (and the --verify summary).\n\n"
-                      << options << "\nExample: conveyor-consumer shm://orders --verify --quiet\n"
-                      << cli::exit_code_help();
-            return cli::exit_ok;
-        }
+    const cli::app_description app{
+        "conveyor-consumer",
+        "Takes messages from ENDPOINT and writes each to standard output with a\n"
+        "newline, until end of stream: every producer that attached has closed\n"
+        "or died and the channel is drained. Waits for a producer if none has\n"
+        "attached yet. Creates the segment if it does not exist. Prints a\n"
+        "throughput line on stderr at the end (and the --verify summary).",
+        "conveyor-consumer shm://orders --verify --quiet"};
+    return cli::run_app(argc, argv, app, describe_options(), [](const po::variables_map& values) {
         const settings s = read_settings(values);
         return consumer(s).run();
-    } catch (const cli::usage_error& e) {
-        std::cerr << "conveyor-consumer: " << e.what() << "\n(see conveyor-consumer --help)\n";
-        return cli::exit_usage;
-    } catch (const error& e) {
-        std::cerr << "conveyor-consumer: " << e.what() << '\n';
-        return e.code() == errc::invalid_argument ? cli::exit_usage : cli::exit_failure;
-    }
+    });
 }

@@ -1,4 +1,5 @@
 // conveyor-producer: sends stdin's lines, or generated verifiable messages, to an endpoint.
+#include "common/app_main.hpp"
 #include "common/exit_codes.hpp"
 #include "common/options.hpp"
 #include "common/report.hpp"
@@ -184,28 +185,15 @@ settings read_settings(const po::variables_map& values) {
 } // namespace
 
 int main(int argc, char** argv) {
-    const auto options = describe_options();
-    try {
-        const auto values = cli::parse_command_line(argc, argv, options, "endpoint");
-        if (values.count("help")) {
-            std::cout << "Usage: conveyor-producer ENDPOINT [options]\n\n"
-                         "Sends one message per line of standard input (newline stripped) and\n"
-                         "closes the stream at end of input; or, with --generate, N synthetic\n"
-                         "messages that conveyor-consumer --verify checks. Creates the segment\n"
-                         "if it does not exist. Prints a throughput line on stderr at the end.\n\n"
-                      << options << "\nExample: seq 1000 | conveyor-producer shm://orders\n"
-                      << cli::exit_code_help();
-            return cli::exit_ok;
-        }
+    const cli::app_description app{
+        "conveyor-producer",
+        "Sends one message per line of standard input (newline stripped) and\n"
+        "closes the stream at end of input; or, with --generate, N synthetic\n"
+        "messages that conveyor-consumer --verify checks. Creates the segment\n"
+        "if it does not exist. Prints a throughput line on stderr at the end.",
+        "seq 1000 | conveyor-producer shm://orders"};
+    return cli::run_app(argc, argv, app, describe_options(), [](const po::variables_map& values) {
         const settings s = read_settings(values);
         return producer(s).run();
-    } catch (const cli::usage_error& e) {
-        std::cerr << "conveyor-producer: " << e.what() << "\n(see conveyor-producer --help)\n";
-        return cli::exit_usage;
-    } catch (const error& e) {
-        std::cerr << "conveyor-producer: " << e.what() << '\n';
-        return e.code() == errc::message_too_large || e.code() == errc::invalid_argument
-                   ? cli::exit_usage
-                   : cli::exit_failure;
-    }
+    });
 }

@@ -7,51 +7,50 @@
 namespace conveyor {
 namespace {
 
-std::error_code unsupported(const endpoint& where, std::string& why) {
-    why = where.uri() + ": transport not supported yet";
-    return errc::unsupported_scheme;
+// Opens Shm (the shm transport's class) for shm:// and refuses what is not built yet.
+template <class Channel, class Shm>
+std::unique_ptr<Channel> open_channel(const endpoint& where, const channel_options& options,
+                                      std::error_code& ec, std::string* why) {
+    std::string reason;
+    std::unique_ptr<Channel> result;
+    ec.clear();
+    if (where.kind() == scheme::shm) {
+        result = Shm::open(where, options, ec, &reason);
+    } else {
+        ec = errc::unsupported_scheme;
+        reason = where.uri() + ": transport not supported yet";
+    }
+    if (ec && why) *why = reason;
+    return result;
+}
+
+template <class Channel, class Shm>
+std::unique_ptr<Channel> open_or_throw(const endpoint& where, const channel_options& options) {
+    std::error_code ec;
+    std::string why;
+    auto result = open_channel<Channel, Shm>(where, options, ec, &why);
+    if (ec) throw error(ec, why);
+    return result;
 }
 
 } // namespace
 
 std::unique_ptr<sender> open_sender(const endpoint& where, const channel_options& options,
                                     std::error_code& ec, std::string* why) {
-    std::string reason;
-    std::unique_ptr<sender> result;
-    if (where.kind() == scheme::shm)
-        result = shm::queue_sender::open(where, options, ec, &reason);
-    else
-        ec = unsupported(where, reason);
-    if (ec && why) *why = reason;
-    return result;
+    return open_channel<sender, shm::queue_sender>(where, options, ec, why);
 }
 
 std::unique_ptr<sender> open_sender(const endpoint& where, const channel_options& options) {
-    std::error_code ec;
-    std::string why;
-    auto result = open_sender(where, options, ec, &why);
-    if (ec) throw error(ec, why);
-    return result;
+    return open_or_throw<sender, shm::queue_sender>(where, options);
 }
 
 std::unique_ptr<receiver> open_receiver(const endpoint& where, const channel_options& options,
                                         std::error_code& ec, std::string* why) {
-    std::string reason;
-    std::unique_ptr<receiver> result;
-    if (where.kind() == scheme::shm)
-        result = shm::queue_receiver::open(where, options, ec, &reason);
-    else
-        ec = unsupported(where, reason);
-    if (ec && why) *why = reason;
-    return result;
+    return open_channel<receiver, shm::queue_receiver>(where, options, ec, why);
 }
 
 std::unique_ptr<receiver> open_receiver(const endpoint& where, const channel_options& options) {
-    std::error_code ec;
-    std::string why;
-    auto result = open_receiver(where, options, ec, &why);
-    if (ec) throw error(ec, why);
-    return result;
+    return open_or_throw<receiver, shm::queue_receiver>(where, options);
 }
 
 } // namespace conveyor

@@ -1,0 +1,36 @@
+#include "common/app_main.hpp"
+
+#include "common/exit_codes.hpp"
+#include "common/options.hpp"
+
+#include <conveyor/error.hpp>
+
+#include <iostream>
+
+namespace conveyor::cli {
+
+int run_app(int argc, char** argv, const app_description& app,
+            const boost::program_options::options_description& options,
+            const std::function<int(const boost::program_options::variables_map&)>& body) {
+    try {
+        const auto values = parse_command_line(argc, argv, options, "endpoint");
+        if (values.count("help")) {
+            std::cout << "Usage: " << app.name << " ENDPOINT [options]\n\n"
+                      << app.description << "\n\n"
+                      << options << "\nExample: " << app.example << '\n'
+                      << exit_code_help();
+            return exit_ok;
+        }
+        return body(values);
+    } catch (const usage_error& e) {
+        std::cerr << app.name << ": " << e.what() << "\n(see " << app.name << " --help)\n";
+        return exit_usage;
+    } catch (const error& e) {
+        std::cerr << app.name << ": " << e.what() << '\n';
+        const bool caller_asked_wrong =
+            e.code() == errc::invalid_argument || e.code() == errc::message_too_large;
+        return caller_asked_wrong ? exit_usage : exit_failure;
+    }
+}
+
+} // namespace conveyor::cli

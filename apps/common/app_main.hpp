@@ -1,0 +1,23 @@
+// The shape every endpoint app shares: parse the command line, answer --help, run, and
+// turn every failure into one line on stderr and an exit code.
+#pragma once
+
+#include <boost/program_options/options_description.hpp>
+#include <boost/program_options/variables_map.hpp>
+
+#include <functional>
+
+namespace conveyor::cli {
+
+struct app_description {
+    const char* name;        // "conveyor-producer"
+    const char* description; // paragraphs for --help, after the usage line
+    const char* example;     // one command line
+};
+
+// Runs body with the parsed options; the positional argument is "endpoint".
+int run_app(int argc, char** argv, const app_description& app,
+            const boost::program_options::options_description& options,
+            const std::function<int(const boost::program_options::variables_map&)>& body);
+
+} // namespace conveyor::cli
