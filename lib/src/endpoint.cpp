@@ -52,10 +52,20 @@ std::string check_shm_name(std::string_view name) {
     return {};
 }
 
+// Returns an empty string when the FIFO path is acceptable, else the reason.
+std::string check_fifo_path(std::string_view path) {
+    if (path.empty()) return "the FIFO path is empty (expected fifo:///abs/path)";
+    if (path.front() != '/')
+        return "the FIFO path must be absolute (fifo:///tmp/f, with three slashes)";
+    if (path.back() == '/') return "the FIFO path names a directory";
+    if (path.find('\0') != std::string_view::npos) return "the FIFO path contains a NUL byte";
+    return {};
+}
+
 } // namespace
 
 bool is_supported(scheme s) noexcept {
-    return s == scheme::shm;
+    return s == scheme::shm || s == scheme::fifo || s == scheme::pipe;
 }
 
 endpoint endpoint::parse(std::string_view uri, std::error_code& ec, std::string* why) {
@@ -78,6 +88,12 @@ endpoint endpoint::parse(std::string_view uri, std::error_code& ec, std::string*
             if (auto reason = check_shm_name(result.name_); !reason.empty())
                 return fail(errc::invalid_endpoint, reason);
         }
+        if (p.kind == scheme::fifo) {
+            if (auto reason = check_fifo_path(result.name_); !reason.empty())
+                return fail(errc::invalid_endpoint, reason);
+        }
+        if (p.kind == scheme::pipe && !result.name_.empty())
+            return fail(errc::invalid_endpoint, "pipe: takes nothing after the colon");
         return result;
     }
     if (uri.empty()) return fail(errc::invalid_endpoint, "empty URI (expected e.g. shm://NAME)");

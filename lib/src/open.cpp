@@ -2,12 +2,26 @@
 #include "conveyor/open.hpp"
 
 #include "conveyor/error.hpp"
+#include "conveyor/pipe/fifo.hpp"
 #include "conveyor/shm/queue.hpp"
 
 namespace conveyor {
 namespace {
 
-// Opens Shm (the shm transport's class) for shm:// and refuses what is not built yet.
+std::unique_ptr<sender> open_pipe(const endpoint& where, const channel_options& options,
+                                  std::error_code& ec, std::string* why, sender*) {
+    if (where.kind() == scheme::fifo) return pipe::open_fifo_sender(where, options, ec, why);
+    return pipe::open_pipe_sender(where, options, ec, why);
+}
+
+std::unique_ptr<receiver> open_pipe(const endpoint& where, const channel_options& options,
+                                    std::error_code& ec, std::string* why, receiver*) {
+    if (where.kind() == scheme::fifo) return pipe::open_fifo_receiver(where, options, ec, why);
+    return pipe::open_pipe_receiver(where, options, ec, why);
+}
+
+// Opens Shm (the shm transport's class) for shm://, the pipe transport for fifo:// and
+// pipe:, and refuses what is not built yet.
 template <class Channel, class Shm>
 std::unique_ptr<Channel> open_channel(const endpoint& where, const channel_options& options,
                                       std::error_code& ec, std::string* why) {
@@ -16,6 +30,9 @@ std::unique_ptr<Channel> open_channel(const endpoint& where, const channel_optio
     ec.clear();
     if (where.kind() == scheme::shm) {
         result = Shm::open(where, options, ec, &reason);
+    } else if (where.kind() == scheme::fifo || where.kind() == scheme::pipe) {
+        result = open_pipe(where, options, ec, &reason, static_cast<Channel*>(nullptr));
+        if (ec && reason.empty()) reason = where.uri() + ": " + ec.message();
     } else {
         ec = errc::unsupported_scheme;
         reason = where.uri() + ": transport not supported yet";

@@ -19,6 +19,11 @@ struct channel_options {
     // A receiver reports end of stream only once this many producers have attached since
     // it began waiting (and all of them have closed or died, and the channel is drained).
     std::size_t min_producers = 1;
+    // Pipes and FIFOs: newline-delimited text instead of frames, for ordinary tools (echo,
+    // cat); a message may then not contain a newline.
+    bool lines = false;
+    // pipe: senders only: write to the standard input of `sh -c spawn` instead of stdout.
+    std::string spawn;
 };
 
 std::unique_ptr<sender> open_sender(const endpoint& where, const channel_options& options = {});

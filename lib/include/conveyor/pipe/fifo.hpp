@@ -1,0 +1,32 @@
+// Named pipes (FIFOs) between unrelated processes: fifo:///abs/path. Many producers, one
+// consumer at a time; docs/architecture.md, "FIFOs", has the rules and why.
+#pragma once
+
+#include "conveyor/open.hpp"
+#include "conveyor/pipe/stream.hpp"
+
+#include <memory>
+#include <string>
+
+namespace conveyor::pipe {
+
+// Creates a FIFO at path with mode unless one is there; fails when path is something else.
+void make_fifo(const std::string& path, unsigned mode);
+void make_fifo(const std::string& path, unsigned mode, std::error_code& ec);
+
+// A producer on the FIFO: it opens the write end at its first send, waiting (within that
+// send's time) for a consumer to open the read end; frames never interleave with other
+// producers'; errc::peer_gone once the consumer has gone.
+std::unique_ptr<stream_sender> open_fifo_sender(const endpoint& where,
+                                                const channel_options& options, std::error_code& ec,
+                                                std::string* why = nullptr,
+                                                boost::asio::io_context* io = nullptr);
+// The consumer of the FIFO; refused (errc::too_many_attached) while another consumer has
+// it open. Waits for producers; end of stream once options.min_producers have said hello,
+// every writer has closed and the FIFO is drained.
+std::unique_ptr<stream_receiver> open_fifo_receiver(const endpoint& where,
+                                                    const channel_options& options,
+                                                    std::error_code& ec, std::string* why = nullptr,
+                                                    boost::asio::io_context* io = nullptr);
+
+} // namespace conveyor::pipe

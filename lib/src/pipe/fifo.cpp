@@ -1,0 +1,146 @@
+// FIFO endpoints: creation, the one-consumer claim, producers that wait for a consumer.
+#include "conveyor/pipe/fifo.hpp"
+
+#include "conveyor/error.hpp"
+#include "conveyor/pipe/child.hpp" // stream_sender's optional child must be complete here
+#include "pipe/reader.hpp"
+#include "pipe/writer.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace conveyor::pipe {
+namespace {
+
+std::error_code last_error() {
+    return std::error_code(errno, std::system_category());
+}
+
+// The consumer's claim: an open-file-description read lock on byte 0. Another consumer's
+// lock shows up in F_OFD_GETLK; producers lock with flock, which does not interact.
+bool claim_for_reading(int fd, bool check_others, std::error_code& ec) {
+    struct flock lock {};
+    lock.l_type = F_RDLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_len = 1;
+    if (::fcntl(fd, F_OFD_SETLK, &lock) != 0) {
+        ec = last_error();
+        return false;
+    }
+    if (!check_others) return true;
+    struct flock probe {};
+    probe.l_type = F_WRLCK;
+    probe.l_whence = SEEK_SET;
+    probe.l_len = 1;
+    if (::fcntl(fd, F_OFD_GETLK, &probe) != 0) {
+        ec = last_error();
+        return false;
+    }
+    // Two consumers opening at the same instant both see each other and both give up:
+    // never two readers splitting one stream.
+    if (probe.l_type != F_UNLCK) ec = errc::too_many_attached;
+    return !ec;
+}
+
+int open_fifo(const std::string& path, int flags, std::error_code& ec) {
+    const int fd = ::open(path.c_str(), flags | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) ec = last_error();
+    return fd;
+}
+
+std::string describe(const endpoint& where, const std::string& what, std::error_code ec) {
+    return where.uri() + ": " + what + ": " + ec.message();
+}
+
+} // namespace
+
+void make_fifo(const std::string& path, unsigned mode, std::error_code& ec) {
+    ec.clear();
+    if (::mkfifo(path.c_str(), static_cast<mode_t>(mode)) == 0) return;
+    if (errno != EEXIST) {
+        ec = last_error();
+        return;
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        ec = last_error();
+    else if (!S_ISFIFO(st.st_mode))
+        ec = errc::not_a_segment; // something else is there: never write into it
+}
+
+void make_fifo(const std::string& path, unsigned mode) {
+    std::error_code ec;
+    make_fifo(path, mode, ec);
+    if (ec == errc::not_a_segment) throw error(ec, path + ": exists and is not a FIFO");
+    if (ec) throw_error(ec, "creating FIFO " + path);
+}
+
+std::unique_ptr<stream_sender> open_fifo_sender(const endpoint& where,
+                                                const channel_options& options, std::error_code& ec,
+                                                std::string* why, boost::asio::io_context* io) {
+    make_fifo(where.name(), options.mode, ec);
+    if (ec) {
+        if (why)
+            *why = ec == errc::not_a_segment ? where.uri() + ": exists and is not a FIFO"
+                                             : describe(where, "creating the FIFO", ec);
+        return nullptr;
+    }
+    const framing how = options.lines ? framing::lines : framing::frames;
+    const detail::frame_writer::settings settings{how, options.max_message, true,
+                                                  how == framing::frames};
+    auto connect = [path = where.name()](std::error_code& e) {
+        e.clear();
+        return open_fifo(path, O_WRONLY, e); // ENXIO while no consumer has it open
+    };
+    return std::make_unique<stream_sender>(
+        std::make_unique<detail::frame_writer>(-1, settings, io, connect), where);
+}
+
+std::unique_ptr<stream_receiver> open_fifo_receiver(const endpoint& where,
+                                                    const channel_options& options,
+                                                    std::error_code& ec, std::string* why,
+                                                    boost::asio::io_context* io) {
+    make_fifo(where.name(), options.mode, ec);
+    if (ec) {
+        if (why)
+            *why = ec == errc::not_a_segment ? where.uri() + ": exists and is not a FIFO"
+                                             : describe(where, "creating the FIFO", ec);
+        return nullptr;
+    }
+    // Non-blocking open: it succeeds with no writer, and the reader waits for one.
+    const int fd = open_fifo(where.name(), O_RDONLY, ec);
+    if (fd < 0) {
+        if (why) *why = describe(where, "opening the FIFO", ec);
+        return nullptr;
+    }
+    if (!claim_for_reading(fd, true, ec)) {
+        ::close(fd);
+        if (why)
+            *why = ec == errc::too_many_attached
+                       ? where.uri() + ": another consumer is reading this FIFO; a FIFO has one "
+                                       "consumer at a time (use shm:// for several)"
+                       : describe(where, "locking the FIFO", ec);
+        return nullptr;
+    }
+    const framing how = options.lines ? framing::lines : framing::frames;
+    const std::size_t wanted = how == framing::frames ? options.min_producers : 0;
+    // At end of input before enough producers said hello, wait for the next writer on a
+    // fresh descriptor: the old one would report the hang-up forever. The new one is open
+    // before the old closes, so bytes a writer left in the FIFO stay there.
+    auto at_end = [path = where.name(), wanted](std::size_t seen, std::error_code& e) {
+        if (seen >= wanted) return -1;
+        const int next = open_fifo(path, O_RDONLY, e);
+        if (next >= 0 && !claim_for_reading(next, false, e)) {
+            ::close(next);
+            return -1;
+        }
+        return next;
+    };
+    return std::make_unique<stream_receiver>(
+        std::make_unique<detail::frame_reader>(fd, how, options.max_message, io, at_end), where,
+        options.max_message);
+}
+
+} // namespace conveyor::pipe

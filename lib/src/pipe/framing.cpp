@@ -1,0 +1,134 @@
+// Frame encoding and decoding; the format is described in docs/architecture.md, "Pipes".
+#include "conveyor/pipe/framing.hpp"
+
+#include "conveyor/checksum.hpp"
+#include "conveyor/error.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace conveyor::pipe {
+namespace {
+
+constexpr std::byte kind_data{'D'};
+constexpr std::byte kind_hello{'H'};
+constexpr std::byte newline{'\n'};
+
+void put_u32(std::byte* at, std::uint32_t value) {
+    for (int i = 0; i < 4; ++i)
+        at[i] = std::byte(value >> (8 * i));
+}
+
+std::uint32_t get_u32(const std::byte* at) {
+    std::uint32_t value = 0;
+    for (int i = 0; i < 4; ++i)
+        value |= std::uint32_t(at[i]) << (8 * i);
+    return value;
+}
+
+void append_header(std::vector<std::byte>& out, std::byte kind, bytes_view payload) {
+    const std::size_t at = out.size();
+    out.resize(at + frame_header_size);
+    std::byte* h = out.data() + at;
+    h[0] = std::byte{'C'};
+    h[1] = std::byte{'N'};
+    h[2] = std::byte{'V'};
+    h[3] = kind;
+    put_u32(h + 4, static_cast<std::uint32_t>(payload.size()));
+    put_u32(h + 8, crc32c(payload));
+}
+
+} // namespace
+
+void append_frame(std::vector<std::byte>& out, bytes_view message, framing how,
+                  std::error_code& ec) {
+    ec.clear();
+    if (how == framing::lines) {
+        if (std::find(message.begin(), message.end(), newline) != message.end()) {
+            ec = errc::invalid_argument; // the reader would see two messages
+            return;
+        }
+        out.insert(out.end(), message.begin(), message.end());
+        out.push_back(newline);
+        return;
+    }
+    append_header(out, kind_data, message);
+    out.insert(out.end(), message.begin(), message.end());
+}
+
+void append_hello(std::vector<std::byte>& out, framing how) {
+    if (how == framing::frames) append_header(out, kind_hello, {});
+}
+
+frame_decoder::frame_decoder(framing how, std::size_t max_message)
+    : how_(how), max_message_(max_message) {}
+
+std::span<std::byte> frame_decoder::prepare(std::size_t n) {
+    if (begin_ == end_) begin_ = end_ = 0;
+    if (buffer_.size() - end_ < n) {
+        // Move the unread tail to the front before growing: frames are consumed in order.
+        std::copy(buffer_.begin() + begin_, buffer_.begin() + end_, buffer_.begin());
+        end_ -= begin_;
+        begin_ = 0;
+        if (buffer_.size() - end_ < n) buffer_.resize(end_ + n);
+    }
+    return {buffer_.data() + end_, buffer_.size() - end_};
+}
+
+bool frame_decoder::next(std::vector<std::byte>& message, std::error_code& ec) {
+    ec.clear();
+    const std::byte* data = buffer_.data() + begin_;
+    const std::size_t available = end_ - begin_;
+    if (how_ == framing::lines) {
+        const auto* found = std::find(data, data + available, newline);
+        const std::size_t length = static_cast<std::size_t>(found - data);
+        if (length > max_message_) {
+            ec = errc::message_too_large;
+            return false;
+        }
+        if (found == data + available) return false;
+        message.assign(data, found);
+        begin_ += length + 1;
+        return true;
+    }
+    while (end_ - begin_ >= frame_header_size) {
+        data = buffer_.data() + begin_;
+        const bool tagged = data[0] == std::byte{'C'} && data[1] == std::byte{'N'} &&
+                            data[2] == std::byte{'V'} &&
+                            (data[3] == kind_data || data[3] == kind_hello);
+        const std::uint32_t length = get_u32(data + 4);
+        if (!tagged || length > max_message_ || (data[3] == kind_hello && length != 0)) {
+            ec = errc::corrupt_data;
+            return false;
+        }
+        if (end_ - begin_ < frame_header_size + length) return false;
+        const bytes_view payload(data + frame_header_size, length);
+        if (crc32c(payload) != get_u32(data + 8)) {
+            ec = errc::corrupt_data;
+            return false;
+        }
+        begin_ += frame_header_size + length;
+        if (data[3] == kind_hello) {
+            ++hellos_;
+            continue;
+        }
+        message.assign(payload.begin(), payload.end());
+        return true;
+    }
+    return false;
+}
+
+bool frame_decoder::finish(std::vector<std::byte>& message, std::error_code& ec) {
+    ec.clear();
+    if (begin_ == end_) return false;
+    if (how_ == framing::lines) {
+        message.assign(buffer_.begin() + begin_, buffer_.begin() + end_);
+        begin_ = end_;
+        return true;
+    }
+    ec = errc::corrupt_data; // a truncated frame: its writer died or closed mid-frame
+    begin_ = end_;
+    return false;
+}
+
+} // namespace conveyor::pipe
