@@ -1,0 +1,150 @@
+// Senders and receivers on a real pipe: delivery, end of stream, waits, a vanished reader,
+// and one io_context serving several pipes through the async calls.
+#include <conveyor/error.hpp>
+#include <conveyor/pipe/stream.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <csignal>
+#include <thread>
+#include <unistd.h>
+
+using namespace conveyor;
+using namespace conveyor::pipe;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct pipe_pair {
+    explicit pipe_pair(const stream_options& options = {}) {
+        int fds[2];
+        BOOST_REQUIRE(::pipe(fds) == 0);
+        in = std::make_unique<stream_receiver>(fds[0], where, options);
+        out = std::make_unique<stream_sender>(fds[1], where, options);
+    }
+    endpoint where = endpoint::parse("pipe:");
+    std::unique_ptr<stream_receiver> in;
+    std::unique_ptr<stream_sender> out;
+};
+
+std::vector<std::byte> numbered(std::size_t size, unsigned n) {
+    std::vector<std::byte> bytes(size);
+    for (std::size_t i = 0; i < size; ++i)
+        bytes[i] = static_cast<std::byte>(n + i);
+    return bytes;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(pipe_stream)
+
+BOOST_AUTO_TEST_CASE(messages_larger_than_the_pipe_arrive_whole_then_end_of_stream) {
+    pipe_pair p;
+    std::thread writer([&] {
+        for (unsigned i = 0; i < 50; ++i)
+            p.out->send(numbered(i * 1000, i)); // up to 49 000 bytes: many partial writes
+        p.out->close();
+    });
+    std::vector<std::byte> message;
+    for (unsigned i = 0; i < 50; ++i) {
+        BOOST_REQUIRE(p.in->receive(message) == receive_status::message);
+        BOOST_REQUIRE(message == numbered(i * 1000, i));
+    }
+    BOOST_TEST((p.in->receive(message) == receive_status::end_of_stream));
+    writer.join();
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_pipe_gives_empty_to_try_receive_and_receive_for) {
+    pipe_pair p;
+    std::vector<std::byte> message;
+    BOOST_TEST((p.in->try_receive(message) == receive_status::empty));
+    BOOST_TEST((p.in->receive_for(message, 20ms) == receive_status::empty));
+    p.out->send(numbered(10, 1));
+    BOOST_TEST((p.in->receive_for(message, 10s) == receive_status::message));
+}
+
+BOOST_AUTO_TEST_CASE(a_full_pipe_makes_try_send_return_false_without_writing_part_of_a_frame) {
+    pipe_pair p;
+    const auto big = numbered(4000, 3);
+    std::size_t sent = 0;
+    while (p.out->try_send(big))
+        ++sent;
+    BOOST_TEST(!p.out->send_for(big, 10ms));
+    p.out->close();
+    std::vector<std::byte> message;
+    std::size_t received = 0;
+    while (p.in->receive(message) == receive_status::message) {
+        BOOST_REQUIRE(message == big);
+        ++received;
+    }
+    BOOST_TEST(received == sent);
+}
+
+BOOST_AUTO_TEST_CASE(a_sender_whose_reader_closed_gets_peer_gone_and_no_sigpipe) {
+    pipe_pair p;
+    p.out->send(numbered(10, 0));
+    p.in.reset();
+    std::error_code ec;
+    p.out->send(numbered(10, 1), ec);
+    BOOST_TEST((ec == errc::peer_gone));
+    BOOST_CHECK_THROW(p.out->send(numbered(10, 2)), conveyor::error);
+    sigset_t pending;
+    sigpending(&pending);
+    BOOST_TEST(sigismember(&pending, SIGPIPE) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(send_after_close_fails_with_closed) {
+    pipe_pair p;
+    p.out->close();
+    std::error_code ec;
+    p.out->send(numbered(1, 0), ec);
+    BOOST_TEST((ec == errc::closed));
+}
+
+BOOST_AUTO_TEST_CASE(one_thread_serves_two_pipes_through_the_async_calls) {
+    boost::asio::io_context io;
+    stream_options options;
+    options.io = &io;
+    options.max_message = 1 << 20;
+    pipe_pair a(options), b(options);
+    std::vector<std::byte> message_a, message_b;
+    std::vector<std::size_t> got_a, got_b;
+    std::function<void(std::error_code, receive_status)> on_a, on_b;
+    on_a = [&](std::error_code ec, receive_status s) {
+        BOOST_REQUIRE(!ec);
+        if (s != receive_status::message) return;
+        got_a.push_back(message_a.size());
+        a.in->async_receive(message_a, on_a);
+    };
+    on_b = [&](std::error_code ec, receive_status s) {
+        BOOST_REQUIRE(!ec);
+        if (s != receive_status::message) return;
+        got_b.push_back(message_b.size());
+        b.in->async_receive(message_b, on_b);
+    };
+    a.in->async_receive(message_a, on_a);
+    b.in->async_receive(message_b, on_b);
+    // Each sender sends three messages, one after another, then closes.
+    auto chain = [](stream_sender& out, std::size_t base) {
+        auto sizes = std::make_shared<std::vector<std::size_t>>(
+            std::vector<std::size_t>{base, base + 1, base + 2});
+        auto next = std::make_shared<std::function<void(std::error_code)>>();
+        *next = [&out, sizes, next](std::error_code ec) {
+            BOOST_REQUIRE(!ec);
+            if (sizes->empty()) return out.close();
+            const auto size = sizes->front();
+            sizes->erase(sizes->begin());
+            out.async_send(std::vector<std::byte>(size), *next);
+        };
+        (*next)({});
+    };
+    chain(*a.out, 10);
+    chain(*b.out, 70000);
+    io.run();
+    BOOST_TEST(got_a == (std::vector<std::size_t>{10, 11, 12}), boost::test_tools::per_element());
+    BOOST_TEST(got_b == (std::vector<std::size_t>{70000, 70001, 70002}),
+               boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
