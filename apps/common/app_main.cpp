@@ -26,6 +26,10 @@ int run_app(int argc, char** argv, const app_description& app,
         std::cerr << app.name << ": " << e.what() << "\n(see " << app.name << " --help)\n";
         return exit_usage;
     } catch (const error& e) {
+        if (e.code() == errc::peer_gone) {
+            std::cerr << app.name << ": " << e.what() << " (consumer went away)\n";
+            return exit_peer_gone;
+        }
         std::cerr << app.name << ": " << e.what() << '\n';
         const bool caller_asked_wrong =
             e.code() == errc::invalid_argument || e.code() == errc::message_too_large;

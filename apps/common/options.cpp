@@ -69,7 +69,9 @@ void add_channel_options(po::options_description& options) {
         "largest message of a segment this call creates; up to capacity minus 8 bytes "
         "(e.g. --max-message 1M --capacity 8M)")(
         "mode", po::value<std::string>()->value_name("OCTAL")->default_value("0600"),
-        "permission bits of a segment this call creates");
+        "permission bits of a segment or FIFO this call creates")(
+        "lines", "fifo:// and pipe:: newline-delimited text instead of frames, to talk with "
+                 "ordinary tools (echo, cat)");
 }
 
 channel_options read_channel_options(const po::variables_map& values) {
@@ -87,6 +89,7 @@ channel_options read_channel_options(const po::variables_map& values) {
     if (used == 0 || used != mode.size() || bits > 0777)
         throw usage_error("--mode: '" + mode + "' is not an octal permission like 0600 or 0660");
     options.mode = static_cast<unsigned>(bits);
+    options.lines = values.count("lines") != 0;
     return options;
 }
 

@@ -4,6 +4,7 @@
 #include "common/message_writer.hpp"
 #include "common/options.hpp"
 #include "common/report.hpp"
+#include "common/stop_signals.hpp"
 
 #include <conveyor/error.hpp>
 #include <conveyor/generated_message.hpp>
@@ -29,7 +30,7 @@ struct settings {
 
 class consumer {
 public:
-    explicit consumer(const settings& s) : s_(s) {}
+    consumer(const settings& s, cli::stop_signals& signals) : s_(s), signals_(signals) {}
 
     int run() {
         in_ = open_receiver(s_.where, s_.channel);
@@ -37,27 +38,49 @@ public:
         if (!out_.flush() && status == cli::exit_ok) status = output_failed();
         report();
         if (status != cli::exit_ok) return status;
-        return s_.verify && !verifier_.result().ok() ? cli::exit_verify_failed : cli::exit_ok;
+        if (!s_.verify) return cli::exit_ok;
+        auto summary = verifier_.result();
+        // Stopped by a signal, the rest of the stream is the next consumer's, not lost.
+        if (signals_.stop_requested()) summary.lost = 0;
+        return summary.ok() ? cli::exit_ok : cli::exit_verify_failed;
     }
 
 private:
     // Takes what is there without waiting; before waiting, writes out what was taken, so
-    // that output keeps pace with a slow stream and a failed write is noticed early.
+    // that output keeps pace with a slow stream and a failed write is noticed early. Waits
+    // in short slices to notice signals; empty when the timeout passed or a stop was asked.
     receive_status take_one(std::vector<std::byte>& message) {
         auto status = in_->try_receive(message);
         if (status != receive_status::empty) return status;
         if (!s_.quiet && !out_.flush()) return receive_status::empty;
-        if (s_.timeout < 0) return in_->receive(message);
-        return in_->receive_for(message, std::chrono::duration_cast<wait_duration>(
-                                             std::chrono::duration<double>(s_.timeout)));
+        const auto give_up =
+            s_.timeout < 0 ? clock_type::time_point::max()
+                           : clock_type::now() + std::chrono::duration_cast<clock_type::duration>(
+                                                     std::chrono::duration<double>(s_.timeout));
+        for (;;) {
+            report_if_asked();
+            if (signals_.stop_requested()) return receive_status::empty;
+            status = in_->receive_for(message, cli::stop_signals::poll_interval);
+            if (status != receive_status::empty || clock_type::now() >= give_up) return status;
+        }
+    }
+
+    void report_if_asked() {
+        if (!signals_.take_report_request()) return;
+        std::cerr << "conveyor-consumer: so far "
+                  << cli::throughput_line("received", received_, bytes_, finish_ - start_) << '\n';
+        if (s_.verify) std::cerr << stream_verifier::describe(verifier_.result()) << '\n';
     }
 
     int take_all() {
         std::vector<std::byte> message(in_->max_message());
         while (s_.count == 0 || received_ < s_.count) {
+            report_if_asked();
+            if (signals_.stop_requested()) return stopped();
             const auto status = take_one(message);
             if (out_.failure()) return output_failed();
             if (status == receive_status::end_of_stream) return cli::exit_ok;
+            if (signals_.stop_requested() && status == receive_status::empty) return stopped();
             if (status == receive_status::empty) {
                 std::cerr << "conveyor-consumer: " << s_.where.uri() << ": no message for "
                           << s_.timeout << " s; giving up\n";
@@ -70,6 +93,12 @@ private:
             if (s_.verify) verifier_.observe(message);
             if (!s_.quiet && !out_.append(message)) return output_failed();
         }
+        return cli::exit_ok;
+    }
+
+    int stopped() const {
+        std::cerr << "conveyor-consumer: stopped by signal " << signals_.stop_signal() << " after "
+                  << received_ << " messages; the rest stays in " << s_.where.uri() << '\n';
         return cli::exit_ok;
     }
 
@@ -92,6 +121,7 @@ private:
     }
 
     const settings& s_;
+    cli::stop_signals& signals_;
     std::unique_ptr<receiver> in_;
     cli::message_writer out_{1};
     stream_verifier verifier_;
@@ -105,9 +135,9 @@ po::options_description describe_options() {
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
-        "where to take from: shm://NAME")("count", po::value<std::uint64_t>()->value_name("N"),
-                                          "stop after N messages")(
-        "quiet,q", "do not write messages to standard output")(
+        "where to take from: shm://NAME, fifo:///PATH or pipe: (standard input)")(
+        "count", po::value<std::uint64_t>()->value_name("N"),
+        "stop after N messages")("quiet,q", "do not write messages to standard output")(
         "verify", "check generated messages (conveyor-producer --generate): none lost, "
                   "duplicated, corrupt or out of order; exit 1 if any is")(
         "timeout", po::value<std::string>()->value_name("SECONDS"),
@@ -144,11 +174,14 @@ int main(int argc, char** argv) {
         "Takes messages from ENDPOINT and writes each to standard output with a\n"
         "newline, until end of stream: every producer that attached has closed\n"
         "or died and the channel is drained. Waits for a producer if none has\n"
-        "attached yet. Creates the segment if it does not exist. Prints a\n"
-        "throughput line on stderr at the end (and the --verify summary).",
+        "attached yet. Creates the segment or FIFO if it does not exist. Prints\n"
+        "a throughput line on stderr at the end (and the --verify summary).\n"
+        "SIGINT/SIGTERM: stop taking messages, print the summary, exit 0 (a\n"
+        "second one: exit at once); SIGUSR1: figures so far on stderr.",
         "conveyor-consumer shm://orders --verify --quiet"};
-    return cli::run_app(argc, argv, app, describe_options(), [](const po::variables_map& values) {
+    cli::stop_signals signals;
+    return cli::run_app(argc, argv, app, describe_options(), [&](const po::variables_map& values) {
         const settings s = read_settings(values);
-        return consumer(s).run();
+        return consumer(s, signals).run();
     });
 }

@@ -3,9 +3,11 @@
 #include "common/exit_codes.hpp"
 #include "common/options.hpp"
 #include "common/report.hpp"
+#include "common/stop_signals.hpp"
 
 #include <conveyor/error.hpp>
 #include <conveyor/generated_message.hpp>
+#include <conveyor/pipe/stream.hpp>
 
 #include <boost/program_options/value_semantic.hpp>
 
@@ -48,34 +50,58 @@ private:
 
 class producer {
 public:
-    explicit producer(const settings& s) : s_(s), pace_(s.rate) {}
+    producer(const settings& s, cli::stop_signals& signals)
+        : s_(s), signals_(signals), pace_(s.rate) {}
 
     int run() {
         out_ = open_sender(s_.where, s_.channel);
         int status = s_.generate > 0 ? generate() : forward_stdin();
         if (status == cli::exit_ok) out_->close();
         std::cerr << cli::throughput_line("sent", sent_, bytes_, finish_ - start_) << '\n';
-        return status;
+        if (signals_.stop_requested())
+            std::cerr << "conveyor-producer: stopped by signal " << signals_.stop_signal()
+                      << "; stream closed\n";
+        return status == cli::exit_ok ? spawned_child_status() : status;
     }
 
 private:
-    // Sends one message, honouring --rate and --timeout. False when it timed out.
+    // With --spawn, the child's failure is the producer's (as with `set -o pipefail`).
+    int spawned_child_status() const {
+        const auto* stream = dynamic_cast<const pipe::stream_sender*>(out_.get());
+        return stream && stream->child_status() > 0 ? stream->child_status() : cli::exit_ok;
+    }
+
+    void report_if_asked() {
+        if (signals_.take_report_request())
+            std::cerr << "conveyor-producer: so far "
+                      << cli::throughput_line("sent", sent_, bytes_, finish_ - start_) << '\n';
+    }
+
+    // Sends one message, honouring --rate and --timeout, and looking at the signals while
+    // the channel is full. False when it timed out or a stop was asked for.
     bool send(bytes_view message) {
+        report_if_asked();
+        if (signals_.stop_requested()) return false;
         pace_.before(sent_);
         if (sent_ == 0) start_ = clock_type::now();
-        bool done = true;
-        if (s_.timeout < 0)
-            out_->send(message);
-        else
-            done = out_->send_for(message, std::chrono::duration_cast<wait_duration>(
-                                               std::chrono::duration<double>(s_.timeout)));
-        finish_ = clock_type::now();
-        if (done) {
-            ++sent_;
-            bytes_ += message.size();
+        const auto give_up = s_.timeout < 0 ? clock_type::time_point::max()
+                                            : clock_type::now() + seconds(s_.timeout);
+        while (!out_->send_for(message, cli::stop_signals::poll_interval)) {
+            report_if_asked();
+            if (signals_.stop_requested() || clock_type::now() >= give_up) return false;
         }
-        return done;
+        finish_ = clock_type::now();
+        ++sent_;
+        bytes_ += message.size();
+        return true;
     }
+
+    static clock_type::duration seconds(double s) {
+        return std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(s));
+    }
+
+    // Why send() returned false.
+    int not_sent() { return signals_.stop_requested() ? cli::exit_ok : timed_out(); }
 
     int timed_out() {
         std::cerr << "conveyor-producer: " << s_.where.uri() << ": channel stayed full for "
@@ -93,7 +119,7 @@ private:
         std::vector<std::byte> message(s_.size);
         for (std::uint64_t i = 0; i < s_.generate; ++i) {
             make.make(i, message);
-            if (!send(message)) return timed_out();
+            if (!send(message)) return not_sent();
         }
         return cli::exit_ok;
     }
@@ -112,7 +138,7 @@ private:
                           << s_.where.uri() << "; lines before it were sent\n";
                 return cli::exit_failure;
             }
-            if (!send(std::as_bytes(std::span(line.data(), line.size())))) return timed_out();
+            if (!send(std::as_bytes(std::span(line.data(), line.size())))) return not_sent();
             line.clear();
             return cli::exit_ok;
         };
@@ -140,6 +166,7 @@ private:
     }
 
     const settings& s_;
+    cli::stop_signals& signals_;
     pacer pace_;
     std::unique_ptr<sender> out_;
     std::uint64_t sent_ = 0;
@@ -151,14 +178,17 @@ private:
 po::options_description describe_options() {
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
-        "endpoint", po::value<std::string>()->value_name("ENDPOINT"), "where to send: shm://NAME")(
+        "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
+        "where to send: shm://NAME, fifo:///PATH or pipe: (standard output)")(
         "generate", po::value<std::uint64_t>()->value_name("N"),
         "send N generated messages (producer id, sequence, checksum) instead of stdin")(
         "size", po::value<std::string>()->value_name("BYTES")->default_value("64"),
         "size of each generated message (at least 32)")(
         "rate", po::value<double>()->value_name("N"), "send at most N messages per second")(
         "timeout", po::value<std::string>()->value_name("SECONDS"),
-        "give up (exit 2) when the channel stays full that long; default: wait");
+        "give up (exit 2) when the channel stays full that long; default: wait")(
+        "spawn", po::value<std::string>()->value_name("COMMAND"),
+        "pipe: only: start `sh -c COMMAND` and send to its standard input");
     cli::add_channel_options(options);
     return options;
 }
@@ -179,6 +209,11 @@ settings read_settings(const po::variables_map& values) {
     }
     if (values.count("timeout"))
         s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
+    if (values.count("spawn")) {
+        if (s.where.kind() != scheme::pipe)
+            throw cli::usage_error("--spawn: only with the pipe: endpoint");
+        s.channel.spawn = values["spawn"].as<std::string>();
+    }
     return s;
 }
 
@@ -190,10 +225,13 @@ int main(int argc, char** argv) {
         "Sends one message per line of standard input (newline stripped) and\n"
         "closes the stream at end of input; or, with --generate, N synthetic\n"
         "messages that conveyor-consumer --verify checks. Creates the segment\n"
-        "if it does not exist. Prints a throughput line on stderr at the end.",
+        "or FIFO if it does not exist. Prints a throughput line on stderr at the\n"
+        "end. SIGINT/SIGTERM: stop sending, close the stream, exit 0 (a second\n"
+        "one: exit at once); SIGUSR1: figures so far on stderr.",
         "seq 1000 | conveyor-producer shm://orders"};
-    return cli::run_app(argc, argv, app, describe_options(), [](const po::variables_map& values) {
+    cli::stop_signals signals;
+    return cli::run_app(argc, argv, app, describe_options(), [&](const po::variables_map& values) {
         const settings s = read_settings(values);
-        return producer(s).run();
+        return producer(s, signals).run();
     });
 }
