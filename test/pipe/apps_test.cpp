@@ -1,0 +1,227 @@
+// conveyor-producer and conveyor-consumer over pipe: and fifo://, and their signal handling,
+// as users run them: real processes, real FIFOs, real signals.
+#include "scratch_fifo.hpp"
+#include "support/apps.hpp"
+#include "support/child_process.hpp"
+#include "support/temporary_names.hpp"
+
+#include <conveyor/shm/segment.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <memory>
+#include <sys/stat.h>
+
+using namespace conveyor;
+using namespace conveyor::test;
+
+namespace {
+
+const std::string all_verified = "0 lost, 0 duplicated, 0 corrupt";
+
+bool is_fifo(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+// Whether process pid has path open (as /proc shows its descriptors).
+bool has_open(pid_t pid, const std::string& path) {
+    std::error_code ec;
+    const auto fds = "/proc/" + std::to_string(pid) + "/fd";
+    for (const auto& fd : std::filesystem::directory_iterator(fds, ec))
+        if (std::filesystem::read_symlink(fd.path(), ec) == path) return true;
+    return false;
+}
+
+std::string quoted(const std::string& word) {
+    return "'" + word + "'";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(pipe_apps)
+
+BOOST_AUTO_TEST_CASE(producer_piped_into_consumer_delivers_100000_verified_messages) {
+    const auto result =
+        run("/bin/sh", {"-c", quoted(producer_app) + " pipe: --generate 100000 --size 64 | " +
+                                  quoted(consumer_app) + " pipe: --verify"});
+    BOOST_TEST(result.status == 0, result.err);
+    BOOST_TEST(contains(result.err, "received 100000 messages from 1 producers: " + all_verified),
+               result.err);
+}
+
+BOOST_AUTO_TEST_CASE(producer_spawning_its_consumer_delivers_100000_verified_messages) {
+    const auto result =
+        run(producer_app, {"pipe:", "--spawn", quoted(consumer_app) + " pipe: --verify",
+                           "--generate", "100000", "--size", "64"});
+    BOOST_TEST(result.status == 0, result.err);
+    BOOST_TEST(contains(result.err, "received 100000 messages from 1 producers: " + all_verified),
+               result.err);
+    BOOST_TEST(contains(result.err, "sent 100000 messages"), result.err);
+}
+
+BOOST_AUTO_TEST_CASE(the_pipe_example_script_prints_the_parents_argument) {
+    const auto result = run(
+        "/bin/sh", {"-c", "CONVEYOR_BIN=" + quoted(std::string(CONVEYOR_APPS_DIR)) + " " +
+                              quoted(std::string(CONVEYOR_SOURCE_DIR) + "/scripts/pipe-example") +
+                              " 'hello from the parent'"});
+    BOOST_TEST(result.status == 0, result.err);
+    BOOST_TEST(result.out == "hello from the parent\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_spawned_consumer_makes_the_producer_fail) {
+    const auto result = run(producer_app, {"pipe:", "--spawn", "exit 5"}, "line\n");
+    BOOST_TEST(result.status != 0, result.err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(fifo_apps)
+
+BOOST_AUTO_TEST_CASE(one_producer_to_one_consumer_verified_and_the_fifo_stays) {
+    scratch_dir dir;
+    child_process consumer(consumer_app, {dir.uri("f"), "--verify", "--quiet"});
+    child_process producer(producer_app, {dir.uri("f"), "--generate", "100000", "--size", "64"});
+    BOOST_TEST(producer.wait() == 0, producer.err());
+    BOOST_TEST(consumer.wait() == 0, consumer.err());
+    BOOST_TEST(
+        contains(consumer.err(), "received 100000 messages from 1 producers: " + all_verified),
+        consumer.err());
+    BOOST_TEST(is_fifo(dir.path("f")));
+}
+
+BOOST_AUTO_TEST_CASE(four_producers_of_messages_above_pipe_buf_to_one_consumer_verified) {
+    scratch_dir dir;
+    child_process consumer(consumer_app, {dir.uri("f"), "--verify", "--quiet", "--producers", "4"});
+    std::vector<std::unique_ptr<child_process>> producers;
+    for (int i = 0; i < 4; ++i)
+        producers.push_back(std::make_unique<child_process>(
+            producer_app,
+            std::vector<std::string>{dir.uri("f"), "--generate", "2500", "--size", "10000"}));
+    for (auto& p : producers)
+        BOOST_TEST(p->wait() == 0, p->err());
+    BOOST_TEST(consumer.wait() == 0, consumer.err());
+    BOOST_TEST(
+        contains(consumer.err(), "received 10000 messages from 4 producers: " + all_verified),
+        consumer.err());
+    BOOST_TEST(is_fifo(dir.path("f")));
+}
+
+BOOST_AUTO_TEST_CASE(echo_into_the_fifo_is_received_in_lines_mode) {
+    scratch_dir dir;
+    child_process consumer(consumer_app, {dir.uri("f"), "--lines"});
+    BOOST_REQUIRE(eventually([&] { return is_fifo(dir.path("f")); }));
+    // The shell's open waits for the consumer to open the read end.
+    BOOST_TEST(run("/bin/sh", {"-c", "echo hello > " + quoted(dir.path("f"))}).status == 0);
+    BOOST_TEST(consumer.wait() == 0, consumer.err());
+    BOOST_TEST(consumer.out() == "hello\n");
+}
+
+BOOST_AUTO_TEST_CASE(cat_reads_what_a_lines_mode_producer_writes) {
+    scratch_dir dir;
+    child_process producer(producer_app, {dir.uri("f"), "--lines"}, "one\ntwo\nthree\n");
+    BOOST_REQUIRE(eventually([&] { return is_fifo(dir.path("f")); }));
+    const auto cat = run("/bin/cat", {dir.path("f")});
+    BOOST_TEST(producer.wait() == 0, producer.err());
+    BOOST_TEST(cat.out == "one\ntwo\nthree\n");
+    BOOST_TEST(is_fifo(dir.path("f")));
+}
+
+BOOST_AUTO_TEST_CASE(a_producer_whose_consumer_was_killed_exits_3_saying_so) {
+    scratch_dir dir;
+    child_process consumer(consumer_app, {dir.uri("f")});
+    child_process producer(producer_app, {dir.uri("f"), "--generate", "10000000", "--size", "64"});
+    BOOST_REQUIRE(eventually([&] { return consumer.out().size() >= 65 * 10000; }));
+    consumer.signal(SIGKILL);
+    BOOST_TEST(consumer.wait() == 128 + SIGKILL);
+    BOOST_TEST(producer.wait() == 3, producer.err());
+    BOOST_TEST(contains(producer.err(), "consumer went away"), producer.err());
+}
+
+BOOST_AUTO_TEST_CASE(a_second_consumer_on_a_fifo_is_refused_clearly) {
+    scratch_dir dir;
+    child_process first(consumer_app, {dir.uri("f")});
+    BOOST_REQUIRE(eventually([&] { return has_open(first.pid(), dir.path("f")); }));
+    const auto second = run(consumer_app, {dir.uri("f")});
+    BOOST_TEST(second.status != 0);
+    BOOST_TEST(contains(second.err, "another consumer is reading"), second.err);
+    first.signal(SIGTERM);
+    BOOST_TEST(first.wait() == 0, first.err());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(signal_apps)
+
+BOOST_AUTO_TEST_CASE(sigterm_stops_a_consumer_mid_stream_and_a_new_one_gets_the_rest) {
+    scratch_segment s("sigterm");
+    constexpr std::size_t size = 64;
+    child_process producer(producer_app, {s.uri(), "--generate", "300000", "--size",
+                                          std::to_string(size), "--rate", "100000"});
+    child_process first(consumer_app, {s.uri()});
+    BOOST_REQUIRE(eventually([&] { return first.out().size() >= (size + 1) * 20000; }));
+    first.signal(SIGTERM);
+    BOOST_TEST(first.wait() == 0, first.err());
+    BOOST_TEST(contains(first.err(), "stopped by signal"), first.err());
+    BOOST_TEST(contains(first.err(), "received "), first.err());
+    child_process second(consumer_app, {s.uri()});
+    BOOST_TEST(producer.wait() == 0, producer.err());
+    BOOST_TEST(second.wait() == 0, second.err());
+    stream_verifier all;
+    const auto first_count = verify_output(first.out(), size, all);
+    verify_output(second.out(), size, all);
+    BOOST_TEST(first_count < 300000u);
+    const auto total = all.result();
+    BOOST_TEST(total.messages == 300000u);
+    BOOST_TEST(total.lost == 0u);
+    BOOST_TEST(total.duplicated == 0u);
+    BOOST_TEST(total.corrupt == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(sigusr1_prints_the_figures_and_the_work_goes_on) {
+    scratch_segment s("usr1");
+    child_process consumer(consumer_app, {s.uri(), "--verify", "--quiet"});
+    BOOST_REQUIRE(eventually([&] {
+        std::error_code ec;
+        return shm::inspect_segment(s.name(), ec).consumers == 1; // handlers are in place
+    }));
+    child_process producer(producer_app,
+                           {s.uri(), "--generate", "200000", "--size", "64", "--rate", "100000"});
+    consumer.signal(SIGUSR1);
+    BOOST_REQUIRE(eventually([&] { return contains(consumer.err(), "so far received"); }));
+    BOOST_REQUIRE(eventually([&] {
+        std::error_code ec;
+        return shm::inspect_segment(s.name(), ec).producers == 1;
+    }));
+    producer.signal(SIGUSR1);
+    BOOST_REQUIRE(eventually([&] { return contains(producer.err(), "so far sent"); }));
+    BOOST_TEST(producer.wait() == 0, producer.err());
+    BOOST_TEST(consumer.wait() == 0, consumer.err());
+    BOOST_TEST(
+        contains(consumer.err(), "received 200000 messages from 1 producers: " + all_verified),
+        consumer.err());
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_stops_a_fifo_producer_which_closes_its_stream) {
+    scratch_dir dir;
+    constexpr std::size_t size = 64;
+    child_process consumer(consumer_app, {dir.uri("f")});
+    child_process producer(producer_app, {dir.uri("f"), "--generate", "10000000", "--size",
+                                          std::to_string(size), "--rate", "100000"});
+    // Messages arriving show that the producer's handlers are in place.
+    BOOST_REQUIRE(eventually([&] { return consumer.out().size() >= (size + 1) * 1000; }));
+    producer.signal(SIGTERM);
+    BOOST_TEST(producer.wait() == 0, producer.err());
+    BOOST_TEST(contains(producer.err(), "stream closed"), producer.err());
+    BOOST_TEST(consumer.wait() == 0, consumer.err()); // end of stream, not an error
+    stream_verifier received;
+    const auto count = verify_output(consumer.out(), size, received);
+    BOOST_TEST(count < 10000000u);
+    BOOST_TEST(received.result().duplicated == 0u);
+    BOOST_TEST(received.result().corrupt == 0u);
+    BOOST_TEST(received.result().out_of_order == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
