@@ -3,6 +3,7 @@
 #include "common/options.hpp"
 
 #include <conveyor/error.hpp>
+#include <conveyor/pipe/fifo.hpp>
 #include <conveyor/shm/segment.hpp>
 
 #include <cstdio>
@@ -18,8 +19,9 @@ const char* help_text =
     "Commands:\n"
     "  list             the segments conveyor made: capacity, largest message, depth,\n"
     "                   producers and consumers attached (alive), messages sent and taken\n"
-    "  rm ENDPOINT...   remove segments (shm://NAME); files conveyor did not make are\n"
-    "                   refused. Attached processes keep working until they detach.\n"
+    "  rm ENDPOINT...   remove segments (shm://NAME) and FIFOs (fifo:///PATH); files\n"
+    "                   conveyor did not make are refused. Attached processes keep\n"
+    "                   working until they detach.\n"
     "  help, --help     this text\n";
 
 std::string size_text(std::uint64_t bytes) {
@@ -55,10 +57,13 @@ int remove(int count, char** uris) {
     int status = cli::exit_ok;
     for (int i = 0; i < count; ++i) {
         const endpoint where = cli::parse_endpoint(uris[i]);
-        if (where.kind() != scheme::shm)
-            throw cli::usage_error(where.uri() + ": rm takes shm:// endpoints");
+        if (where.kind() != scheme::shm && where.kind() != scheme::fifo)
+            throw cli::usage_error(where.uri() + ": rm takes shm:// and fifo:// endpoints");
         try {
-            shm::remove_segment(where.name());
+            if (where.kind() == scheme::fifo)
+                pipe::remove_fifo(where.name());
+            else
+                shm::remove_segment(where.name());
         } catch (const error& e) {
             std::cerr << "conveyor-ctl: " << e.what() << '\n';
             status = cli::exit_failure;

@@ -140,6 +140,18 @@ BOOST_AUTO_TEST_CASE(a_producer_whose_consumer_was_killed_exits_3_saying_so) {
     BOOST_TEST(contains(producer.err(), "consumer went away"), producer.err());
 }
 
+BOOST_AUTO_TEST_CASE(ctl_rm_removes_a_fifo_and_refuses_a_plain_file) {
+    scratch_dir dir;
+    BOOST_TEST(run(producer_app, {dir.uri("f"), "--timeout", "0"}, "x\n").status == 2);
+    BOOST_TEST(is_fifo(dir.path("f"))); // made by the producer, left in place
+    BOOST_TEST(run(ctl_app, {"rm", dir.uri("f")}).status == 0);
+    BOOST_TEST(!is_fifo(dir.path("f")));
+    run("/bin/sh", {"-c", "echo data > " + quoted(dir.path("file"))});
+    const auto refused = run(ctl_app, {"rm", dir.uri("file")});
+    BOOST_TEST(refused.status != 0);
+    BOOST_TEST(contains(refused.err, "not a FIFO"), refused.err);
+}
+
 BOOST_AUTO_TEST_CASE(a_second_consumer_on_a_fifo_is_refused_clearly) {
     scratch_dir dir;
     child_process first(consumer_app, {dir.uri("f")});

@@ -77,6 +77,24 @@ void make_fifo(const std::string& path, unsigned mode) {
     if (ec) throw_error(ec, "creating FIFO " + path);
 }
 
+void remove_fifo(const std::string& path, std::error_code& ec) {
+    ec.clear();
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0)
+        ec = last_error();
+    else if (!S_ISFIFO(st.st_mode))
+        ec = errc::not_a_segment;
+    else if (::unlink(path.c_str()) != 0)
+        ec = last_error();
+}
+
+void remove_fifo(const std::string& path) {
+    std::error_code ec;
+    remove_fifo(path, ec);
+    if (ec == errc::not_a_segment) throw error(ec, path + ": not a FIFO; left alone");
+    if (ec) throw_error(ec, "removing FIFO " + path);
+}
+
 std::unique_ptr<stream_sender> open_fifo_sender(const endpoint& where,
                                                 const channel_options& options, std::error_code& ec,
                                                 std::string* why, boost::asio::io_context* io) {

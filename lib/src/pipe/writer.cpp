@@ -61,9 +61,9 @@ void frame_writer::async_send(bytes_view message, handler done) {
     step();
 }
 
-void frame_writer::retry_soon() {
-    retry_.expires_after(backoff_);
-    backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(50));
+void frame_writer::retry_soon(std::chrono::microseconds& backoff, std::chrono::microseconds most) {
+    retry_.expires_after(backoff);
+    backoff = std::min(backoff * 2, most);
     retry_.async_wait([this](const boost::system::error_code& e) {
         if (e) return finish(from_asio(e));
         step();
@@ -87,7 +87,9 @@ void frame_writer::step() {
     std::error_code ec;
     if (!stream_.is_open()) {
         const int fd = connect_(ec);
-        if (fd < 0 && ec == std::errc::no_such_device_or_address) return retry_soon();
+        // No event says "a reader opened": try again, less and less often.
+        if (fd < 0 && ec == std::errc::no_such_device_or_address)
+            return retry_soon(connect_backoff_, std::chrono::milliseconds(50));
         if (fd < 0) return finish(ec);
         stream_.assign(fd);
         stream_.non_blocking(true);
@@ -97,8 +99,11 @@ void frame_writer::step() {
             frame_.insert(frame_.begin(), hello.begin(), hello.end());
         }
     }
-    if (settings_.lock_frames && !locked_ && !lock(ec)) return ec ? finish(ec) : retry_soon();
-    backoff_ = std::chrono::milliseconds(1);
+    // Another producer's frame is going out: it is done within a write or a few, unless
+    // the consumer is slow, so look again soon.
+    if (settings_.lock_frames && !locked_ && !lock(ec))
+        return ec ? finish(ec) : retry_soon(lock_backoff_, std::chrono::milliseconds(1));
+    connect_backoff_ = lock_backoff_ = std::chrono::microseconds(50);
     while (written_ < frame_.size()) {
         int error = 0;
         const ssize_t n = write_without_sigpipe(stream_.native_handle(), frame_.data() + written_,

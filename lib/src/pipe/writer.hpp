@@ -49,7 +49,7 @@ private:
     void step();
     bool lock(std::error_code& ec);
     void finish(std::error_code ec);
-    void retry_soon();
+    void retry_soon(std::chrono::microseconds& backoff, std::chrono::microseconds most);
     bool cancel_unstarted();
 
     settings settings_;
@@ -64,7 +64,8 @@ private:
     bool block_on_lock_ = false; // the blocking form with no deadline may wait in flock
     bool closed_ = false;
     handler done_;
-    std::chrono::milliseconds backoff_{1};
+    std::chrono::microseconds connect_backoff_{50};
+    std::chrono::microseconds lock_backoff_{50};
 };
 
 } // namespace conveyor::pipe::detail

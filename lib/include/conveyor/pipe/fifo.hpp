@@ -14,6 +14,10 @@ namespace conveyor::pipe {
 void make_fifo(const std::string& path, unsigned mode);
 void make_fifo(const std::string& path, unsigned mode, std::error_code& ec);
 
+// Removes the FIFO at path; refuses (errc::not_a_segment) a path that is something else.
+void remove_fifo(const std::string& path);
+void remove_fifo(const std::string& path, std::error_code& ec);
+
 // A producer on the FIFO: it opens the write end at its first send, waiting (within that
 // send's time) for a consumer to open the read end; frames never interleave with other
 // producers'; errc::peer_gone once the consumer has gone.
