@@ -35,14 +35,12 @@ public:
     int run() {
         in_ = open_receiver(s_.where, s_.channel);
         int status = take_all();
+        finished_ = true;
         if (!out_.flush() && status == cli::exit_ok) status = output_failed();
         report();
         if (status != cli::exit_ok) return status;
         if (!s_.verify) return cli::exit_ok;
-        auto summary = verifier_.result();
-        // Stopped by a signal, the rest of the stream is the next consumer's, not lost.
-        if (signals_.stop_requested()) summary.lost = 0;
-        return summary.ok() ? cli::exit_ok : cli::exit_verify_failed;
+        return verified().ok() ? cli::exit_ok : cli::exit_verify_failed;
     }
 
 private:
@@ -65,11 +63,19 @@ private:
         }
     }
 
+    // Stopped by a signal, the rest of the stream is the next consumer's, not lost; so is,
+    // mid-stream, what has not arrived yet.
+    stream_verifier::summary verified() const {
+        auto summary = verifier_.result();
+        if (signals_.stop_requested() || !finished_) summary.lost = 0;
+        return summary;
+    }
+
     void report_if_asked() {
         if (!signals_.take_report_request()) return;
         std::cerr << "conveyor-consumer: so far "
                   << cli::throughput_line("received", received_, bytes_, finish_ - start_) << '\n';
-        if (s_.verify) std::cerr << stream_verifier::describe(verifier_.result()) << '\n';
+        if (s_.verify) std::cerr << stream_verifier::describe(verified()) << '\n';
     }
 
     int take_all() {
@@ -113,7 +119,7 @@ private:
     void report() const {
         std::cerr << cli::throughput_line("received", received_, bytes_, finish_ - start_) << '\n';
         if (!s_.verify) return;
-        const auto summary = verifier_.result();
+        const auto summary = verified();
         std::cerr << stream_verifier::describe(summary) << '\n';
         if (summary.out_of_order != 0)
             std::cerr << summary.out_of_order
@@ -125,6 +131,7 @@ private:
     std::unique_ptr<receiver> in_;
     cli::message_writer out_{1};
     stream_verifier verifier_;
+    bool finished_ = false; // take_all has returned
     std::uint64_t received_ = 0;
     std::uint64_t bytes_ = 0;
     clock_type::time_point start_ = clock_type::now();
