@@ -10,8 +10,9 @@ namespace conveyor::cli {
 
 class stop_signals {
 public:
-    // Starts handling the signals, on a thread of their own, until destroyed.
-    stop_signals();
+    // Starts handling the signals, on a thread of their own, until destroyed; app names
+    // the app in the line that acknowledges a stop.
+    explicit stop_signals(const char* app);
     ~stop_signals();
     stop_signals(const stop_signals&) = delete;
     stop_signals& operator=(const stop_signals&) = delete;

@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
         "SIGINT/SIGTERM: stop taking messages, print the summary, exit 0 (a\n"
         "second one: exit at once); SIGUSR1: figures so far on stderr.",
         "conveyor-consumer shm://orders --verify --quiet"};
-    cli::stop_signals signals;
+    cli::stop_signals signals("conveyor-consumer");
     return cli::run_app(argc, argv, app, describe_options(), [&](const po::variables_map& values) {
         const settings s = read_settings(values);
         return consumer(s, signals).run();

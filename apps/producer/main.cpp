@@ -35,12 +35,19 @@ struct settings {
 class pacer {
 public:
     explicit pacer(double rate) : interval_(rate > 0 ? 1.0 / rate : 0) {}
-    void before(std::uint64_t index) {
-        if (interval_ == 0) return;
+    // Waits until message index may go, in slices, so that a stop is noticed; false
+    // when stop said to stop first.
+    bool before(std::uint64_t index, const cli::stop_signals& signals) {
+        if (interval_ == 0) return true;
         if (index == 0) start_ = clock_type::now();
-        std::this_thread::sleep_until(start_ +
-                                      std::chrono::duration_cast<clock_type::duration>(
-                                          std::chrono::duration<double>(index * interval_)));
+        const auto due = start_ + std::chrono::duration_cast<clock_type::duration>(
+                                      std::chrono::duration<double>(index * interval_));
+        for (auto now = clock_type::now(); now < due; now = clock_type::now()) {
+            if (signals.stop_requested()) return false;
+            std::this_thread::sleep_for(
+                std::min<clock_type::duration>(due - now, cli::stop_signals::poll_interval));
+        }
+        return true;
     }
 
 private:
@@ -81,8 +88,7 @@ private:
     // the channel is full. False when it timed out or a stop was asked for.
     bool send(bytes_view message) {
         report_if_asked();
-        if (signals_.stop_requested()) return false;
-        pace_.before(sent_);
+        if (signals_.stop_requested() || !pace_.before(sent_, signals_)) return false;
         if (sent_ == 0) start_ = clock_type::now();
         const auto give_up = s_.timeout < 0 ? clock_type::time_point::max()
                                             : clock_type::now() + seconds(s_.timeout);
@@ -229,7 +235,7 @@ int main(int argc, char** argv) {
         "end. SIGINT/SIGTERM: stop sending, close the stream, exit 0 (a second\n"
         "one: exit at once); SIGUSR1: figures so far on stderr.",
         "seq 1000 | conveyor-producer shm://orders"};
-    cli::stop_signals signals;
+    cli::stop_signals signals("conveyor-producer");
     return cli::run_app(argc, argv, app, describe_options(), [&](const po::variables_map& values) {
         const settings s = read_settings(values);
         return producer(s, signals).run();

@@ -6,11 +6,13 @@
 #include "support/temporary_names.hpp"
 
 #include <conveyor/shm/segment.hpp>
+#include <conveyor/signals.hpp>
 
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <sys/stat.h>
 
@@ -214,6 +216,25 @@ BOOST_AUTO_TEST_CASE(sigusr1_prints_the_figures_and_the_work_goes_on) {
     BOOST_TEST(
         contains(consumer.err(), "received 200000 messages from 1 producers: " + all_verified),
         consumer.err());
+}
+
+BOOST_AUTO_TEST_CASE(a_second_sigint_ends_a_producer_stuck_in_its_graceful_stop) {
+    scratch_dir dir;
+    // The child never reads: closing the stream waits for it, so the graceful stop hangs.
+    const std::string pid_file = dir.path("child.pid");
+    child_process producer(
+        producer_app, {"pipe:", "--spawn", "echo $$ > " + quoted(pid_file) + "; exec sleep 60"},
+        "one line\n");
+    std::string child_pid;
+    BOOST_REQUIRE(eventually([&] {
+        std::ifstream(pid_file) >> child_pid;
+        return !child_pid.empty();
+    }));
+    producer.signal(SIGINT);
+    BOOST_REQUIRE(eventually([&] { return contains(producer.err(), "stopping"); }));
+    producer.signal(SIGINT);
+    BOOST_TEST(producer.wait(std::chrono::seconds(10)) == 128 + SIGINT, producer.err());
+    notify(std::stoi(child_pid), SIGKILL);
 }
 
 BOOST_AUTO_TEST_CASE(sigterm_stops_a_fifo_producer_which_closes_its_stream) {
