@@ -112,6 +112,17 @@ BOOST_AUTO_TEST_CASE(a_producer_with_no_consumer_times_out_and_sends_once_one_op
     std::vector<std::byte> message;
     BOOST_TEST((in->receive(message) == receive_status::message));
     BOOST_TEST((message == tagged(5, 0, 1)));
+    out->close(); // its hello went with the message that was sent, not the one that was not
+    BOOST_TEST((in->receive_for(message, 10s) == receive_status::end_of_stream));
+}
+
+BOOST_AUTO_TEST_CASE(a_producer_that_sends_nothing_still_ends_the_consumers_stream) {
+    scratch_dir dir;
+    const auto where = endpoint::parse(dir.uri("f"));
+    auto in = open_receiver(where);
+    open_sender(where)->close();
+    std::vector<std::byte> message;
+    BOOST_TEST((in->receive_for(message, 10s) == receive_status::end_of_stream));
 }
 
 BOOST_AUTO_TEST_CASE(four_producers_of_frames_above_pipe_buf_never_interleave) {

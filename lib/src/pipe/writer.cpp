@@ -56,6 +56,8 @@ void frame_writer::async_send(bytes_view message, handler done) {
     if (message.size() > settings_.max_message) return finish(errc::message_too_large);
     frame_.clear();
     written_ = 0;
+    // The hello rides with the first frame written whole, under the same lock.
+    if (settings_.hello && !hello_sent_) append_hello(frame_, settings_.how);
     append_frame(frame_, message, settings_.how, ec);
     if (ec) return finish(ec);
     step();
@@ -93,11 +95,6 @@ void frame_writer::step() {
         if (fd < 0) return finish(ec);
         stream_.assign(fd);
         stream_.non_blocking(true);
-        if (settings_.hello) {
-            std::vector<std::byte> hello;
-            append_hello(hello, settings_.how);
-            frame_.insert(frame_.begin(), hello.begin(), hello.end());
-        }
     }
     // Another producer's frame is going out: it is done within a write or a few, unless
     // the consumer is slow, so look again soon.
@@ -123,6 +120,7 @@ void frame_writer::step() {
             return finish(std::error_code(error, std::system_category()));
         }
     }
+    hello_sent_ = true;
     finish({});
 }
 
@@ -146,6 +144,10 @@ bool frame_writer::send(bytes_view message, wait_duration wait, std::error_code&
         done = true;
         ec = e;
     });
+    return run_to_completion(done, wait, ec);
+}
+
+bool frame_writer::run_to_completion(const bool& done, wait_duration wait, std::error_code& ec) {
     const auto forever_after = std::chrono::steady_clock::time_point::max();
     if (!run_until(io_, done, deadline_after(wait))) {
         cancel_unstarted();
@@ -160,6 +162,20 @@ bool frame_writer::send(bytes_view message, wait_duration wait, std::error_code&
 
 void frame_writer::close(std::error_code& ec) {
     ec.clear();
+    if (closed_) return;
+    // A producer that sent nothing still attached: say hello if a consumer is there now,
+    // so that a consumer waiting for it sees its (empty) stream end.
+    if (settings_.hello && !hello_sent_) {
+        bool done = false;
+        block_on_lock_ = false;
+        frame_.clear();
+        written_ = 0;
+        append_hello(frame_, settings_.how);
+        done_ = [&](std::error_code) { done = true; };
+        step();
+        std::error_code ignored; // no consumer to greet is no failure
+        run_to_completion(done, no_wait, ignored);
+    }
     closed_ = true;
     boost::system::error_code e;
     if (stream_.is_open()) stream_.close(e);

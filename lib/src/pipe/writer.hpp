@@ -51,6 +51,8 @@ private:
     void finish(std::error_code ec);
     void retry_soon(std::chrono::microseconds& backoff, std::chrono::microseconds most);
     bool cancel_unstarted();
+    // Runs io until done, giving up at the end of wait if no byte has gone out yet.
+    bool run_to_completion(const bool& done, wait_duration wait, std::error_code& ec);
 
     settings settings_;
     std::unique_ptr<boost::asio::io_context> own_io_;
@@ -63,6 +65,7 @@ private:
     bool locked_ = false;
     bool block_on_lock_ = false; // the blocking form with no deadline may wait in flock
     bool closed_ = false;
+    bool hello_sent_ = false;
     handler done_;
     std::chrono::microseconds connect_backoff_{50};
     std::chrono::microseconds lock_backoff_{50};
