@@ -7,11 +7,24 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <pthread.h>
 #include <string>
 #include <thread>
 #include <unistd.h>
 
 namespace conveyor::cli {
+
+namespace {
+
+sigset_t handled_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int signal : {SIGINT, SIGTERM, SIGUSR1})
+        sigaddset(&set, signal);
+    return set;
+}
+
+} // namespace
 
 struct stop_signals::runner {
     boost::asio::io_context io{1};
@@ -19,6 +32,7 @@ struct stop_signals::runner {
         io.get_executor()};
     signal_handlers handlers{io};
     std::thread thread;
+    sigset_t old_mask;
 };
 
 stop_signals::stop_signals(const char* app) : runner_(std::make_unique<runner>()) {
@@ -34,12 +48,20 @@ stop_signals::stop_signals(const char* app) : runner_(std::make_unique<runner>()
     runner_->handlers.on(SIGINT, stop);
     runner_->handlers.on(SIGTERM, stop);
     runner_->handlers.on(SIGUSR1, [this](int) { report_.store(true); });
-    runner_->thread = std::thread([r = runner_.get()] { r->io.run(); });
+    // Only the handlers' thread takes these signals: the app's own system calls (reading
+    // standard input, say) are then never cut short with EINTR by one of them.
+    const sigset_t handled = handled_signals();
+    pthread_sigmask(SIG_BLOCK, &handled, &runner_->old_mask);
+    runner_->thread = std::thread([r = runner_.get(), handled] {
+        pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
+        r->io.run();
+    });
 }
 
 stop_signals::~stop_signals() {
     runner_->io.stop();
     runner_->thread.join();
+    pthread_sigmask(SIG_SETMASK, &runner_->old_mask, nullptr);
 }
 
 } // namespace conveyor::cli

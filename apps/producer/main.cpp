@@ -11,10 +11,13 @@
 
 #include <boost/program_options/value_semantic.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <poll.h>
 #include <thread>
+#include <unistd.h>
 
 namespace po = boost::program_options;
 using namespace conveyor;
@@ -130,12 +133,26 @@ private:
         return cli::exit_ok;
     }
 
+    // Reads what standard input has now (a line typed or piped in goes out at once), waiting
+    // in slices to notice signals; 0 at end of input or once a stop was asked for.
+    ssize_t read_input(char* data, std::size_t size) {
+        for (;;) {
+            report_if_asked();
+            if (signals_.stop_requested()) return 0;
+            pollfd ready{STDIN_FILENO, POLLIN, 0};
+            const int waited = ::poll(&ready, 1, cli::stop_signals::poll_interval.count());
+            if (waited == 0 || (waited < 0 && errno == EINTR)) continue;
+            const ssize_t n = ::read(STDIN_FILENO, data, size);
+            if (n >= 0 || errno != EINTR) return n;
+        }
+    }
+
     int forward_stdin() {
         const std::size_t limit = out_->max_message();
         std::vector<char> buffer(1 << 16);
         std::string line;
         std::uint64_t line_number = 0;
-        std::size_t n;
+        ssize_t n;
         auto flush_line = [&]() -> int {
             ++line_number;
             if (line.size() > limit) {
@@ -148,7 +165,7 @@ private:
             line.clear();
             return cli::exit_ok;
         };
-        while ((n = std::fread(buffer.data(), 1, buffer.size(), stdin)) > 0) {
+        while ((n = read_input(buffer.data(), buffer.size())) > 0) {
             const char* p = buffer.data();
             const char* end = p + n;
             while (p < end) {
@@ -162,12 +179,13 @@ private:
                 p = newline + 1;
             }
         }
-        if (std::ferror(stdin)) {
+        if (n < 0) {
             std::cerr << "conveyor-producer: reading standard input: " << std::strerror(errno)
                       << '\n';
             return cli::exit_failure;
         }
-        if (!line.empty()) return flush_line(); // a last line without its newline
+        if (signals_.stop_requested()) return cli::exit_ok; // the partial line is not sent
+        if (!line.empty()) return flush_line();             // a last line without its newline
         return cli::exit_ok;
     }
 

@@ -11,10 +11,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace conveyor;
 using namespace conveyor::test;
@@ -216,6 +218,25 @@ BOOST_AUTO_TEST_CASE(sigusr1_prints_the_figures_and_the_work_goes_on) {
     BOOST_TEST(
         contains(consumer.err(), "received 200000 messages from 1 producers: " + all_verified),
         consumer.err());
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_reaches_a_producer_waiting_for_its_standard_input) {
+    scratch_segment s("stdin-wait");
+    scratch_dir dir;
+    ::mkfifo(dir.path("input").c_str(), 0600);
+    // Held open for writing (O_RDWR does not wait for a reader), so input never ends.
+    const int input = ::open(dir.path("input").c_str(), O_RDWR);
+    BOOST_REQUIRE(input >= 0);
+    BOOST_REQUIRE(::write(input, "first\n", 6) == 6);
+    child_process consumer(consumer_app, {s.uri()});
+    child_process producer("/bin/sh", {"-c", "exec " + quoted(producer_app) + " " + s.uri() +
+                                                 " < " + quoted(dir.path("input"))});
+    BOOST_REQUIRE(eventually([&] { return consumer.out() == "first\n"; }));
+    producer.signal(SIGTERM);
+    BOOST_TEST(producer.wait() == 0, producer.err());
+    BOOST_TEST(contains(producer.err(), "stream closed"), producer.err());
+    BOOST_TEST(consumer.wait() == 0, consumer.err());
+    ::close(input);
 }
 
 BOOST_AUTO_TEST_CASE(a_second_sigint_ends_a_producer_stuck_in_its_graceful_stop) {

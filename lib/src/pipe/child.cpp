@@ -5,6 +5,7 @@
 #include "pipe/writer.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -58,7 +59,18 @@ void child::start(const std::vector<std::string>& argv, pipes connect, std::erro
     for (const auto& a : argv)
         args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    const int failed = ::posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    // The child starts with no signal blocked and default actions, whatever this thread
+    // blocks or handles (an app may take its signals on another thread).
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &all);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    const int failed = ::posix_spawnp(&pid_, args[0], &actions, &attributes, args.data(), environ);
+    posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     close_if_open(in[0]);
     close_if_open(out[1]);
