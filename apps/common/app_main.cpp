@@ -30,7 +30,10 @@ int run_app(int argc, char** argv, const app_description& app,
             std::cerr << app.name << ": " << e.what() << " (consumer went away)\n";
             return exit_peer_gone;
         }
-        std::cerr << app.name << ": " << e.what() << '\n';
+        std::cerr << app.name << ": " << e.what();
+        if (e.code() == errc::corrupt_data)
+            std::cerr << " (a damaged or truncated frame, or plain text: --lines reads text)";
+        std::cerr << '\n';
         const bool caller_asked_wrong =
             e.code() == errc::invalid_argument || e.code() == errc::message_too_large;
         return caller_asked_wrong ? exit_usage : exit_failure;

@@ -123,6 +123,17 @@ BOOST_AUTO_TEST_CASE(echo_into_the_fifo_is_received_in_lines_mode) {
     BOOST_TEST(consumer.out() == "hello\n");
 }
 
+BOOST_AUTO_TEST_CASE(text_sent_to_a_frames_consumer_is_reported_not_delivered) {
+    scratch_dir dir;
+    child_process consumer(consumer_app, {dir.uri("f")});
+    BOOST_REQUIRE(eventually([&] { return is_fifo(dir.path("f")); }));
+    BOOST_TEST(run("/bin/sh", {"-c", "echo hello > " + quoted(dir.path("f"))}).status == 0);
+    BOOST_TEST(consumer.wait() == 70, consumer.err());
+    BOOST_TEST(consumer.out().empty());
+    BOOST_TEST(contains(consumer.err(), "corrupt data"), consumer.err());
+    BOOST_TEST(contains(consumer.err(), "--lines"), consumer.err());
+}
+
 BOOST_AUTO_TEST_CASE(cat_reads_what_a_lines_mode_producer_writes) {
     scratch_dir dir;
     child_process producer(producer_app, {dir.uri("f"), "--lines"}, "one\ntwo\nthree\n");
