@@ -61,6 +61,18 @@ BOOST_AUTO_TEST_CASE(the_fifo_is_created_0600_and_stays_after_both_ends_close) {
     BOOST_TEST((st.st_mode & 0777) == 0600u);
 }
 
+BOOST_AUTO_TEST_CASE(a_mode_asked_for_is_the_fifos_mode_whatever_the_umask) {
+    scratch_dir dir;
+    channel_options options;
+    options.mode = 0660;
+    const mode_t old_umask = ::umask(0077);
+    auto in = open_receiver(endpoint::parse(dir.uri("f")), options);
+    ::umask(old_umask);
+    struct stat st {};
+    BOOST_REQUIRE(::stat(dir.path("f").c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 0777) == 0660u);
+}
+
 BOOST_AUTO_TEST_CASE(a_path_that_is_not_a_fifo_is_refused_and_left_alone) {
     scratch_dir dir;
     std::ofstream(dir.path("file")) << "keep me";

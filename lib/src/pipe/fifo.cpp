@@ -58,7 +58,11 @@ std::string describe(const endpoint& where, const std::string& what, std::error_
 
 void make_fifo(const std::string& path, unsigned mode, std::error_code& ec) {
     ec.clear();
-    if (::mkfifo(path.c_str(), static_cast<mode_t>(mode)) == 0) return;
+    if (::mkfifo(path.c_str(), static_cast<mode_t>(mode)) == 0) {
+        // The umask took bits away from mkfifo's mode; the mode asked for is the one wanted.
+        if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) ec = last_error();
+        return;
+    }
     if (errno != EEXIST) {
         ec = last_error();
         return;
