@@ -113,6 +113,18 @@ BOOST_AUTO_TEST_CASE(four_producers_of_messages_above_pipe_buf_to_one_consumer_v
     BOOST_TEST(is_fifo(dir.path("f")));
 }
 
+BOOST_AUTO_TEST_CASE(one_mib_messages_cross_a_fifo_when_both_sides_allow_them) {
+    scratch_dir dir;
+    child_process consumer(consumer_app,
+                           {dir.uri("f"), "--verify", "--quiet", "--max-message", "1M"});
+    child_process producer(
+        producer_app, {dir.uri("f"), "--generate", "50", "--size", "1M", "--max-message", "1M"});
+    BOOST_TEST(producer.wait() == 0, producer.err());
+    BOOST_TEST(consumer.wait() == 0, consumer.err());
+    BOOST_TEST(contains(consumer.err(), "received 50 messages from 1 producers: " + all_verified),
+               consumer.err());
+}
+
 BOOST_AUTO_TEST_CASE(echo_into_the_fifo_is_received_in_lines_mode) {
     scratch_dir dir;
     child_process consumer(consumer_app, {dir.uri("f"), "--lines"});

@@ -84,7 +84,7 @@ BOOST_AUTO_TEST_CASE(a_frame_cut_short_by_the_end_of_input_is_reported) {
     BOOST_TEST((ec == errc::corrupt_data));
 }
 
-BOOST_AUTO_TEST_CASE(a_length_above_max_message_is_corrupt_before_its_payload_arrives) {
+BOOST_AUTO_TEST_CASE(a_length_above_max_message_is_refused_before_its_payload_arrives) {
     std::vector<std::byte> stream;
     std::error_code ec;
     append_frame(stream, std::vector<std::byte>(100), framing::frames, ec);
@@ -93,7 +93,7 @@ BOOST_AUTO_TEST_CASE(a_length_above_max_message_is_corrupt_before_its_payload_ar
     feed(decoder, stream);
     std::vector<std::byte> message;
     BOOST_TEST(!decoder.next(message, ec));
-    BOOST_TEST((ec == errc::corrupt_data));
+    BOOST_TEST((ec == errc::message_too_large));
 }
 
 BOOST_AUTO_TEST_CASE(lines_mode_splits_on_newlines_and_keeps_a_last_line_without_one) {

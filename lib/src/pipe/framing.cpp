@@ -97,8 +97,12 @@ bool frame_decoder::next(std::vector<std::byte>& message, std::error_code& ec) {
                             data[2] == std::byte{'V'} &&
                             (data[3] == kind_data || data[3] == kind_hello);
         const std::uint32_t length = get_u32(data + 4);
-        if (!tagged || length > max_message_ || (data[3] == kind_hello && length != 0)) {
+        if (!tagged || (data[3] == kind_hello && length != 0)) {
             ec = errc::corrupt_data;
+            return false;
+        }
+        if (length > max_message_) { // a producer with a larger --max-message
+            ec = errc::message_too_large;
             return false;
         }
         if (end_ - begin_ < frame_header_size + length) return false;

@@ -29,8 +29,9 @@ void append_frame(std::vector<std::byte>& out, bytes_view message, framing how,
 void append_hello(std::vector<std::byte>& out, framing how);
 
 // Cuts buffered bytes of a stream back into messages. Bytes go in through prepare/commit;
-// next() takes whole messages out. A frame with a bad tag, a length above max_message or a
-// wrong checksum is reported as errc::corrupt_data and never delivered.
+// next() takes whole messages out. A frame with a bad tag or a wrong checksum is reported
+// as errc::corrupt_data, one longer than max_message as errc::message_too_large; neither is
+// delivered.
 class frame_decoder {
 public:
     frame_decoder(framing how, std::size_t max_message);
