@@ -2,21 +2,13 @@
 #include "conveyor/channel.hpp"
 
 #include "conveyor/error.hpp"
+#include "detail/or_throw.hpp"
 
 #include <algorithm>
 
 namespace conveyor {
-namespace {
 
-// Calls the error_code form and throws conveyor::error, naming the endpoint, if it failed.
-template <class Call> auto or_throw(const endpoint& where, Call call) {
-    std::error_code ec;
-    auto result = call(ec);
-    if (ec) throw_error(ec, where.uri());
-    return result;
-}
-
-} // namespace
+using detail::or_throw;
 
 sender::~sender() = default;
 

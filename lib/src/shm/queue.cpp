@@ -2,6 +2,7 @@
 #include "conveyor/shm/queue.hpp"
 
 #include "conveyor/error.hpp"
+#include "detail/or_throw.hpp"
 #include "shm/attachment.hpp"
 #include "shm/wait.hpp"
 
@@ -11,6 +12,7 @@
 namespace conveyor::shm {
 namespace {
 
+using conveyor::detail::or_throw;
 using detail::attachment;
 using detail::record_header;
 using detail::record_size;
@@ -39,13 +41,6 @@ std::unique_ptr<attachment> attach(const endpoint& where, detail::role as,
             where, as, {options.capacity, options.max_message, options.mode}, ec, reason);
     if (ec && why) *why = reason;
     return attached;
-}
-
-template <class Call> auto or_throw(const endpoint& where, Call call) {
-    std::error_code ec;
-    auto result = call(ec);
-    if (ec) throw_error(ec, where.uri());
-    return result;
 }
 
 } // namespace
