@@ -17,6 +17,9 @@ namespace po = boost::program_options;
 using namespace conveyor;
 using clock_type = std::chrono::steady_clock;
 
+// Messages taken per visit to the channel at most.
+constexpr std::size_t batch_size = 256;
+
 namespace {
 
 struct settings {
@@ -47,8 +50,11 @@ private:
     // Takes what is there without waiting; before waiting, writes out what was taken, so
     // that output keeps pace with a slow stream and a failed write is noticed early. Waits
     // in short slices to notice signals; empty when the timeout passed or a stop was asked.
-    receive_status take_one(std::vector<std::byte>& message) {
-        auto status = in_->try_receive(message);
+    receive_status take_some(message_batch& batch) {
+        // Up to a batch at a time: on shm one lock for the lot. Never more than --count.
+        const auto max = static_cast<std::size_t>(
+            s_.count == 0 ? batch_size : std::min<std::uint64_t>(batch_size, s_.count - received_));
+        auto status = in_->receive_batch(batch, max, no_wait);
         if (status != receive_status::empty) return status;
         if (!s_.quiet && !out_.flush()) return receive_status::empty;
         const auto give_up =
@@ -58,7 +64,7 @@ private:
         for (;;) {
             report_if_asked();
             if (signals_.stop_requested()) return receive_status::empty;
-            status = in_->receive_for(message, cli::stop_signals::poll_interval);
+            status = in_->receive_batch(batch, max, cli::stop_signals::poll_interval);
             if (status != receive_status::empty || clock_type::now() >= give_up) return status;
         }
     }
@@ -79,11 +85,11 @@ private:
     }
 
     int take_all() {
-        std::vector<std::byte> message(in_->max_message());
+        message_batch batch;
         while (s_.count == 0 || received_ < s_.count) {
             report_if_asked();
             if (signals_.stop_requested()) return stopped();
-            const auto status = take_one(message);
+            const auto status = take_some(batch);
             if (out_.failure()) return output_failed();
             if (status == receive_status::end_of_stream) return cli::exit_ok;
             if (signals_.stop_requested() && status == receive_status::empty) return stopped();
@@ -94,10 +100,13 @@ private:
             }
             if (received_ == 0) start_ = clock_type::now();
             finish_ = clock_type::now();
-            ++received_;
-            bytes_ += message.size();
-            if (s_.verify) verifier_.observe(message);
-            if (!s_.quiet && !out_.append(message)) return output_failed();
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                const auto message = batch[i];
+                ++received_;
+                bytes_ += message.size();
+                if (s_.verify) verifier_.observe(message);
+                if (!s_.quiet && !out_.append(message)) return output_failed();
+            }
         }
         return cli::exit_ok;
     }

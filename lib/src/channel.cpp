@@ -2,19 +2,13 @@
 #include "conveyor/channel.hpp"
 
 #include "conveyor/error.hpp"
+#include "detail/or_throw.hpp"
+
+#include <algorithm>
 
 namespace conveyor {
-namespace {
 
-// Calls the error_code form and throws conveyor::error, naming the endpoint, if it failed.
-template <class Call> auto or_throw(const endpoint& where, Call call) {
-    std::error_code ec;
-    auto result = call(ec);
-    if (ec) throw_error(ec, where.uri());
-    return result;
-}
-
-} // namespace
+using detail::or_throw;
 
 sender::~sender() = default;
 
@@ -47,6 +41,24 @@ void sender::close() {
     });
 }
 
+std::size_t sender::send_batch(std::span<const bytes_view> messages, wait_duration wait,
+                               std::error_code& ec) {
+    ec.clear();
+    return do_send_batch(messages, wait, ec);
+}
+
+std::size_t sender::send_batch(std::span<const bytes_view> messages, wait_duration wait) {
+    return or_throw(where(), [&](std::error_code& ec) { return send_batch(messages, wait, ec); });
+}
+
+std::size_t sender::do_send_batch(std::span<const bytes_view> messages, wait_duration wait,
+                                  std::error_code& ec) {
+    std::size_t sent = 0;
+    while (sent < messages.size() && do_send(messages[sent], wait, ec))
+        ++sent;
+    return sent;
+}
+
 receiver::~receiver() = default;
 
 receive_status receiver::receive(std::vector<std::byte>& message, std::error_code& ec) {
@@ -68,6 +80,30 @@ receive_status receiver::try_receive(std::vector<std::byte>& message) {
 }
 receive_status receiver::receive_for(std::vector<std::byte>& message, wait_duration timeout) {
     return or_throw(where(), [&](std::error_code& ec) { return do_receive(message, timeout, ec); });
+}
+
+receive_status receiver::receive_batch(message_batch& batch, std::size_t max, wait_duration wait,
+                                       std::error_code& ec) {
+    ec.clear();
+    batch.clear();
+    return do_receive_batch(batch, max == 0 ? 1 : max, wait, ec);
+}
+
+receive_status receiver::receive_batch(message_batch& batch, std::size_t max, wait_duration wait) {
+    return or_throw(where(),
+                    [&](std::error_code& ec) { return receive_batch(batch, max, wait, ec); });
+}
+
+receive_status receiver::do_receive_batch(message_batch& batch, std::size_t max, wait_duration wait,
+                                          std::error_code& ec) {
+    auto status = do_receive(scratch_, wait, ec);
+    while (status == receive_status::message) {
+        auto room = batch.append(scratch_.size());
+        std::copy(scratch_.begin(), scratch_.end(), room.begin());
+        if (batch.size() == max) break;
+        status = do_receive(scratch_, no_wait, ec);
+    }
+    return batch.empty() ? status : receive_status::message;
 }
 
 } // namespace conveyor

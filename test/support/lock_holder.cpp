@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
     auto attached = attachment::open(conveyor::endpoint::parse(argv[2]),
                                      as == "producer" ? role::producer : role::consumer,
                                      {4u << 20, 64u << 10, 0600}, ec, why);
-    if (!attached || !attached->lock(ec)) {
+    const bool locked = attached && (as == "producer" ? attached->lock_producers(ec)
+                                                      : attached->lock_consumers(ec));
+    if (!locked) {
         std::fprintf(stderr, "conveyor-test-lock-holder: %s\n", why.c_str());
         return 70;
     }

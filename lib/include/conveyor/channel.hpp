@@ -40,6 +40,12 @@ public:
     // Returns false when the channel stayed full for the whole timeout.
     bool send_for(bytes_view message, wait_duration timeout);
     bool send_for(bytes_view message, wait_duration timeout, std::error_code& ec);
+    // Sends messages in order, waiting up to wait while the channel is full; returns how
+    // many were sent (the first ones), fewer only when the wait passed. A transport that can
+    // commits them all in one visit (shm: one lock, one commit for the lot).
+    std::size_t send_batch(std::span<const bytes_view> messages, wait_duration wait);
+    std::size_t send_batch(std::span<const bytes_view> messages, wait_duration wait,
+                           std::error_code& ec);
     // Ends this producer's stream; later sends fail with errc::closed. Idempotent.
     void close();
     void close(std::error_code& ec);
@@ -52,6 +58,35 @@ protected:
     // Transports implement these two; wait is no_wait, a finite time, or forever.
     virtual bool do_send(bytes_view message, wait_duration wait, std::error_code& ec) = 0;
     virtual void do_close(std::error_code& ec) = 0;
+    // By default one do_send after another.
+    virtual std::size_t do_send_batch(std::span<const bytes_view> messages, wait_duration wait,
+                                      std::error_code& ec);
+};
+
+// Several messages taken in one call, stored back to back; reused from call to call.
+class message_batch {
+public:
+    std::size_t size() const noexcept { return ends_.size(); }
+    bool empty() const noexcept { return ends_.empty(); }
+    bytes_view operator[](std::size_t i) const noexcept {
+        const std::size_t begin = i == 0 ? 0 : ends_[i - 1];
+        return {bytes_.data() + begin, ends_[i] - begin};
+    }
+    std::size_t bytes() const noexcept { return bytes_.size(); }
+    void clear() noexcept {
+        bytes_.clear();
+        ends_.clear();
+    }
+    // Room for a message of size bytes at the end of the batch, to be filled by the caller.
+    std::span<std::byte> append(std::size_t size) {
+        bytes_.resize(bytes_.size() + size);
+        ends_.push_back(bytes_.size());
+        return {bytes_.data() + bytes_.size() - size, size};
+    }
+
+private:
+    std::vector<std::byte> bytes_;
+    std::vector<std::size_t> ends_;
 };
 
 // Takes messages out of a channel. One receiver belongs to one thread at a time.
@@ -69,6 +104,12 @@ public:
     receive_status receive_for(std::vector<std::byte>& message, wait_duration timeout);
     receive_status receive_for(std::vector<std::byte>& message, wait_duration timeout,
                                std::error_code& ec);
+    // Replaces batch's contents with 1..max messages, waiting up to wait for the first;
+    // returns message when it took any. Each message taken is the caller's: a transport
+    // that can takes them all in one visit (shm: one lock for the lot).
+    receive_status receive_batch(message_batch& batch, std::size_t max, wait_duration wait);
+    receive_status receive_batch(message_batch& batch, std::size_t max, wait_duration wait,
+                                 std::error_code& ec);
 
     virtual std::size_t max_message() const noexcept = 0;
     virtual const endpoint& where() const noexcept = 0;
@@ -76,6 +117,12 @@ public:
 protected:
     virtual receive_status do_receive(std::vector<std::byte>& message, wait_duration wait,
                                       std::error_code& ec) = 0;
+    // By default one do_receive that may wait, then others that do not.
+    virtual receive_status do_receive_batch(message_batch& batch, std::size_t max,
+                                            wait_duration wait, std::error_code& ec);
+
+private:
+    std::vector<std::byte> scratch_; // for the default do_receive_batch
 };
 
 } // namespace conveyor

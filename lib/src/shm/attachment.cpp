@@ -1,4 +1,4 @@
-// Attaching to a queue, and recovering it when a process dies holding its lock.
+// Attaching to a queue, and recovering it when a process dies holding one of its locks.
 #include "shm/attachment.hpp"
 
 #include "conveyor/error.hpp"
@@ -8,13 +8,33 @@
 namespace conveyor::shm::detail {
 namespace {
 
-constexpr auto relaxed = std::memory_order_relaxed; // every field here changes under the lock
+// Membership fields change under their side's lock; readers on the other side use acquire
+// to see the ring as it was when the membership changed.
+constexpr auto relaxed = std::memory_order_relaxed;
 
-unsigned count_used(const participant_slot* slots, std::size_t n) noexcept {
-    unsigned used = 0;
+participant_slot* free_slot(participant_slot* slots, std::size_t n) noexcept {
     for (std::size_t i = 0; i < n; ++i)
-        used += slots[i].pid.load(relaxed) != 0;
+        if (slots[i].pid.load(relaxed) == 0) return &slots[i];
+    return nullptr;
+}
+
+// Frees dead processes' slots; returns how many slots are in use afterwards.
+unsigned sweep(participant_slot* slots, std::size_t n) noexcept {
+    unsigned used = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto who = slots[i].identity();
+        if (who.pid == 0) continue;
+        if (conveyor::detail::is_alive(who))
+            ++used;
+        else
+            slots[i].pid.store(0, relaxed);
+    }
     return used;
+}
+
+bool take_lock(robust_mutex& lock, std::error_code& ec, bool& owner_died) noexcept {
+    owner_died = lock.lock(ec) == robust_mutex::acquired::owner_died;
+    return !ec;
 }
 
 } // namespace
@@ -30,130 +50,151 @@ std::unique_ptr<attachment> attachment::open(const endpoint& where, role as,
 }
 
 attachment::~attachment() {
-    if (!slot_) return;
-    std::error_code ec;
-    if (!lock(ec)) return; // an unrecoverable lock: the sweep of others frees our slot
     detach();
-    unlock();
 }
 
 bool attachment::take_slot(std::error_code& ec, std::string& why) noexcept {
-    if (!lock(ec)) {
+    auto& q = control();
+    const bool producer = role_ == role::producer;
+    // Producers' lock for both roles: it guards the stream counters a consumer reads here.
+    if (!lock_producers(ec)) {
         why = where_.uri() + ": " + ec.message();
         return false;
     }
-    auto& q = control();
-    participant_slot* slots = role_ == role::producer ? q.producers : q.consumers;
-    const std::size_t n = role_ == role::producer ? max_producers : max_consumers;
-    for (int pass = 0; pass < 2 && !slot_; ++pass) {
-        if (pass == 1) reap_dead();
-        for (std::size_t i = 0; i < n; ++i) {
-            if (slots[i].pid.load(relaxed) == 0) {
-                slot_ = &slots[i];
-                break;
-            }
-        }
-    }
-    if (!slot_) {
-        unlock();
-        ec = errc::too_many_attached;
-        why = where_.uri() + ": all " + std::to_string(n) + " " +
-              (role_ == role::producer ? "producer" : "consumer") + " slots are in use";
-        return false;
-    }
-    const bool idle =
-        q.producers_live.load(relaxed) == 0 && q.head.load(relaxed) == q.tail.load(relaxed);
-    const auto me = conveyor::detail::self_identity();
-    slot_->start_time.store(me.start_time, relaxed);
-    slot_->pid.store(me.pid, relaxed);
-    if (role_ == role::producer) {
-        // A producer arriving at an idle queue begins a new stream.
-        if (idle) q.stream_start.store(q.producers_attached.load(relaxed), relaxed);
-        q.producers_attached.fetch_add(1, relaxed);
-        q.producers_live.fetch_add(1, relaxed);
-        q.not_empty.notify_all(); // consumers waiting for a stream re-check
-    } else {
+    const bool idle = q.producers_live.load(relaxed) == 0 &&
+                      q.head.load(std::memory_order_acquire) == q.tail.load(relaxed);
+    if (!producer) {
         // A consumer arriving at an idle queue waits for the next stream; otherwise it
         // joins the current one, leftovers included.
         stream_base = idle ? q.producers_attached.load(relaxed) : q.stream_start.load(relaxed);
-        q.consumers_live.fetch_add(1, relaxed);
+        unlock_producers();
+        if (!lock_consumers(ec)) {
+            why = where_.uri() + ": " + ec.message();
+            return false;
+        }
     }
-    unlock();
+    participant_slot* slots = producer ? q.producers : q.consumers;
+    const std::size_t n = producer ? max_producers : max_consumers;
+    slot_ = free_slot(slots, n);
+    if (!slot_) {
+        producer ? reap_dead_producers() : reap_dead_consumers();
+        slot_ = free_slot(slots, n);
+    }
+    if (!slot_) {
+        producer ? unlock_producers() : unlock_consumers();
+        ec = errc::too_many_attached;
+        why = where_.uri() + ": all " + std::to_string(n) + " " +
+              (producer ? "producer" : "consumer") + " slots are in use";
+        return false;
+    }
+    const auto me = conveyor::detail::self_identity();
+    slot_->start_time.store(me.start_time, relaxed);
+    slot_->pid.store(me.pid, relaxed);
+    if (producer) {
+        // A producer arriving at an idle queue begins a new stream.
+        if (idle) q.stream_start.store(q.producers_attached.load(relaxed), relaxed);
+        q.producers_attached.fetch_add(1, relaxed);
+        q.producers_live.fetch_add(1, std::memory_order_release);
+        unlock_producers();
+        q.not_empty.notify_all(); // consumers waiting for a stream look again
+    } else {
+        q.consumers_live.fetch_add(1, relaxed);
+        unlock_consumers();
+    }
     return true;
 }
 
 void attachment::detach() noexcept {
     if (!slot_) return;
     auto& q = control();
-    slot_->pid.store(0, relaxed);
-    slot_ = nullptr;
+    std::error_code ec;
     if (role_ == role::producer) {
-        if (q.producers_live.fetch_sub(1, relaxed) == 1) q.not_empty.notify_all();
+        if (!lock_producers(ec)) return; // unrecoverable: the others' sweeps free the slot
+        slot_->pid.store(0, relaxed);
+        // release: a consumer that sees the count drop also sees every record committed.
+        const bool last = q.producers_live.fetch_sub(1, std::memory_order_release) == 1;
+        unlock_producers();
+        if (last) q.not_empty.notify_all();
     } else {
+        if (!lock_consumers(ec)) return;
+        slot_->pid.store(0, relaxed);
         q.consumers_live.fetch_sub(1, relaxed);
+        unlock_consumers();
     }
+    slot_ = nullptr;
 }
 
-void attachment::reap_dead() noexcept {
+void attachment::reap_dead_producers() noexcept {
     auto& q = control();
-    auto sweep = [](participant_slot* slots, std::size_t n) {
-        for (std::size_t i = 0; i < n; ++i) {
-            const auto who = slots[i].identity();
-            if (who.pid != 0 && !conveyor::detail::is_alive(who)) slots[i].pid.store(0, relaxed);
-        }
-    };
-    sweep(q.producers, max_producers);
-    sweep(q.consumers, max_consumers);
-    const unsigned producers = count_used(q.producers, max_producers);
-    const bool last_producer_gone = producers == 0 && q.producers_live.load(relaxed) != 0;
-    q.producers_live.store(producers, relaxed);
-    q.consumers_live.store(count_used(q.consumers, max_consumers), relaxed);
-    if (last_producer_gone) q.not_empty.notify_all();
+    const unsigned live = sweep(q.producers, max_producers);
+    const bool last_gone = live == 0 && q.producers_live.load(relaxed) != 0;
+    q.producers_live.store(live, std::memory_order_release);
+    if (last_gone) q.not_empty.notify_all();
 }
 
-bool attachment::lock(std::error_code& ec) noexcept {
-    auto how = control().lock.lock(ec);
-    if (ec) return false;
-    if (how == robust_mutex::acquired::owner_died) {
-        repair();
-        control().lock.mark_consistent();
+void attachment::reap_dead_consumers() noexcept {
+    auto& q = control();
+    q.consumers_live.store(sweep(q.consumers, max_consumers), relaxed);
+}
+
+bool attachment::lock_producers(std::error_code& ec) noexcept {
+    bool owner_died = false;
+    if (!take_lock(control().producer_lock, ec, owner_died)) return false;
+    if (owner_died) {
+        repair_producers();
+        control().producer_lock.mark_consistent();
     }
     return true;
 }
 
-// The dead owner may have stopped anywhere inside a critical section. Records commit by a
-// single store of tail and are taken by a single store of head, so the ring itself is
-// whole; what can be stale is derived state, rebuilt here from the ring and the slots.
-void attachment::repair() noexcept {
+bool attachment::lock_consumers(std::error_code& ec) noexcept {
+    bool owner_died = false;
+    if (!take_lock(control().consumer_lock, ec, owner_died)) return false;
+    if (owner_died) {
+        repair_consumers();
+        control().consumer_lock.mark_consistent();
+    }
+    return true;
+}
+
+// A producer died inside its critical section. A record commits by a single store of
+// tail, so whatever it wrote past tail is invisible and will be overwritten; what may be
+// stale is membership, rebuilt from the slots.
+void attachment::repair_producers() noexcept {
+    auto& q = control();
+    q.repairs.fetch_add(1, relaxed);
+    reap_dead_producers();
+    q.not_empty.notify_all();
+    q.not_full.notify_all();
+}
+
+// A consumer died inside its critical section. A record is taken by a single store of
+// head, so the ring is whole: a record it was copying is still there for the next
+// consumer. The records still queued are checked, in case the dead process scribbled.
+void attachment::repair_consumers() noexcept {
     auto& q = control();
     const auto& h = header();
     q.repairs.fetch_add(1, relaxed);
-    std::uint64_t head = q.head.load(relaxed);
-    std::uint64_t tail = q.tail.load(relaxed);
-    if (head > tail) { // an empty queue's reset stopped between its two stores
-        tail = head;
-        q.tail.store(tail, relaxed);
-    }
-    std::uint64_t messages = 0;
-    std::uint64_t at = head;
+    const std::uint64_t tail = q.tail.load(std::memory_order_acquire);
+    std::uint64_t at = q.head.load(relaxed);
     while (at < tail) {
         const std::uint64_t offset = at % h.capacity;
         record_header record;
         std::memcpy(&record, ring() + offset, sizeof record);
-        if (record.kind == wrap_record) {
-            if (at + (h.capacity - offset) > tail) break;
-            at += h.capacity - offset;
-            continue;
+        const std::uint64_t size =
+            record.kind == wrap_record ? h.capacity - offset : record_size(record.size);
+        const bool whole = (record.kind == wrap_record ||
+                            (record.kind == message_record && record.size <= h.max_message &&
+                             offset + size <= h.capacity)) &&
+                           at + size <= tail;
+        if (!whole) {
+            // Cannot happen with whole commits; skip what cannot be read rather than wedge.
+            q.head.store(tail, std::memory_order_release);
+            break;
         }
-        if (record.kind != message_record || record.size > h.max_message ||
-            offset + record_size(record.size) > h.capacity || at + record_size(record.size) > tail)
-            break; // cannot happen with whole commits; keep what is whole before it
-        ++messages;
-        at += record_size(record.size);
+        at += size;
     }
-    if (at != tail) q.tail.store(at, relaxed);
-    q.messages.store(messages, relaxed);
-    reap_dead();
+    reap_dead_consumers();
     q.not_empty.notify_all();
     q.not_full.notify_all();
 }

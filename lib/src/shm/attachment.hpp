@@ -1,5 +1,5 @@
 // One process's attachment to a segment's queue, as a producer or a consumer: its slot,
-// the lock with crash repair, and the sweep that detaches the dead.
+// the two locks with crash repair, and the sweep that detaches the dead.
 #pragma once
 
 #include "conveyor/endpoint.hpp"
@@ -21,15 +21,20 @@ public:
                                             std::string& why);
     ~attachment(); // frees the slot if still held
 
-    // Takes the queue lock; if its previous owner died holding it, repairs the queue first
-    // (docs/architecture.md, "Crash recovery"). False only if the lock is unrecoverable.
-    bool lock(std::error_code& ec) noexcept;
-    void unlock() noexcept { control().lock.unlock(); }
+    // Take the producers' or the consumers' lock. If its previous owner died holding it,
+    // the state it guards is repaired first (docs/architecture.md, "Crash recovery").
+    // False only if the lock is unrecoverable. When both are needed, producers' first.
+    bool lock_producers(std::error_code& ec) noexcept;
+    void unlock_producers() noexcept { control().producer_lock.unlock(); }
+    bool lock_consumers(std::error_code& ec) noexcept;
+    void unlock_consumers() noexcept { control().consumer_lock.unlock(); }
 
-    // Frees the slots of processes that died; updates the live counts and wakes consumers
-    // when the last producer is gone. Lock held.
-    void reap_dead() noexcept;
-    // Gives up this attachment's slot. Lock held.
+    // Frees the slots of producers that died and wakes consumers when the last producer
+    // is gone. Producers' lock held.
+    void reap_dead_producers() noexcept;
+    // The same for consumers. Consumers' lock held.
+    void reap_dead_consumers() noexcept;
+    // Gives up this attachment's slot; takes and releases its side's lock.
     void detach() noexcept;
     bool attached() const noexcept { return slot_ != nullptr; }
 
@@ -37,7 +42,6 @@ public:
     const segment_header& header() const noexcept { return map_->header(); }
     std::byte* ring() const noexcept { return map_->ring(); }
     const endpoint& where() const noexcept { return where_; }
-    role kind() const noexcept { return role_; }
 
     // For consumers: the producers_attached count from which this consumer's stream counts.
     std::uint64_t stream_base = 0;
@@ -46,7 +50,8 @@ private:
     attachment(std::unique_ptr<mapping> map, const endpoint& where, role as)
         : map_(std::move(map)), where_(where), role_(as) {}
     bool take_slot(std::error_code& ec, std::string& why) noexcept;
-    void repair() noexcept;
+    void repair_producers() noexcept;
+    void repair_consumers() noexcept;
 
     std::unique_ptr<mapping> map_;
     endpoint where_;

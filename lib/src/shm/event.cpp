@@ -18,20 +18,18 @@ long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t value,
 
 } // namespace
 
-void event::wait(std::uint32_t ticket, std::chrono::nanoseconds timeout) noexcept {
-    sleepers.fetch_add(1, std::memory_order_seq_cst); // seen by notify before it reads
+void event::sleep(std::uint32_t ticket, std::chrono::nanoseconds timeout) noexcept {
     timespec relative{};
     relative.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000'000);
     relative.tv_nsec = static_cast<long>(timeout.count() % 1'000'000'000);
-    // The kernel compares sequence with ticket atomically: a notify after prepare_wait
-    // makes this return at once.
+    // The kernel compares sequence with ticket atomically: a notify after arm makes this
+    // return at once.
     futex(&sequence, FUTEX_WAIT, ticket, &relative);
-    sleepers.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void event::notify(int count) noexcept {
-    sequence.fetch_add(1, std::memory_order_seq_cst); // pairs with the sleeper's increment
-    if (sleepers.load(std::memory_order_seq_cst) != 0) futex(&sequence, FUTEX_WAKE, count, nullptr);
+void event::wake(int count) noexcept {
+    sequence.fetch_add(1, std::memory_order_release); // the sleepers' tickets go stale
+    futex(&sequence, FUTEX_WAKE, static_cast<std::uint32_t>(count), nullptr);
 }
 
 void event::notify_all() noexcept {

@@ -13,7 +13,7 @@
 namespace conveyor::shm::detail {
 
 inline constexpr std::uint64_t segment_magic = 0x31525945564e4f43ull; // "CONVEYR1" LE
-inline constexpr std::uint32_t layout_version = 1;
+inline constexpr std::uint32_t layout_version = 2;
 inline constexpr std::size_t max_producers = 64;
 inline constexpr std::size_t max_consumers = 64;
 inline constexpr std::size_t cache_line = 64;
@@ -26,7 +26,7 @@ struct segment_header {
     std::uint32_t data_offset;    // where the record ring starts
     std::uint64_t total_size;     // bytes of the whole file; must match its real size
     std::uint64_t capacity;       // bytes of the record ring, a multiple of 8
-    std::uint64_t max_message;    // largest payload; record_size(max_message) <= capacity
+    std::uint64_t max_message;    // largest payload; 2 * record_size(max_message) <= capacity
     std::int32_t creator_pid;
     std::uint32_t mode; // permission bits the creator asked for
     std::uint64_t created_unix_ns;
@@ -42,22 +42,27 @@ struct participant_slot {
     }
 };
 
-// The shared state of the queue. Fields are atomics so that conveyor-ctl can read them
-// without the lock; every change happens under the lock.
+// The shared state of the queue. Producers and consumers each have a lock of their own, so
+// a producer writes the next record while a consumer reads the last one; each side's
+// position and counters sit on a cache line of their own, away from the other side's.
+// Fields are atomics so that the other side and conveyor-ctl can read them without a lock.
 struct queue_control {
-    alignas(cache_line) robust_mutex lock;
+    // Producers' side: serialises producers; guards tail, sent, and producer attach/detach.
+    alignas(cache_line) robust_mutex producer_lock;
     // Byte positions in the ring, counting up forever; used bytes = tail - head. A record
     // is visible once tail moves past it (the commit), gone once head does.
-    std::atomic<std::uint64_t> head{0};
-    std::atomic<std::uint64_t> tail{0};
-    std::atomic<std::uint64_t> messages{0};           // records between head and tail
-    std::atomic<std::uint32_t> producers_live{0};     // used producer slots
-    std::atomic<std::uint32_t> consumers_live{0};     // used consumer slots
-    std::atomic<std::uint64_t> producers_attached{0}; // every producer attach ever
-    std::atomic<std::uint64_t> stream_start{0};       // producers_attached when the stream began
-    std::atomic<std::uint64_t> sent{0};               // messages committed, ever
-    std::atomic<std::uint64_t> received{0};           // messages taken, ever
-    std::atomic<std::uint64_t> repairs{0};            // owner-died recoveries, ever
+    alignas(cache_line) std::atomic<std::uint64_t> tail{0};
+    std::atomic<std::uint64_t> sent{0}; // messages committed, ever
+    // Consumers' side: serialises consumers; guards head, received, consumer attach/detach.
+    alignas(cache_line) robust_mutex consumer_lock;
+    alignas(cache_line) std::atomic<std::uint64_t> head{0};
+    std::atomic<std::uint64_t> received{0}; // messages taken, ever
+    // Membership, changed under the lock of the side concerned.
+    alignas(cache_line) std::atomic<std::uint32_t> producers_live{0}; // used producer slots
+    std::atomic<std::uint32_t> consumers_live{0};                     // used consumer slots
+    std::atomic<std::uint64_t> producers_attached{0};                 // every producer attach ever
+    std::atomic<std::uint64_t> stream_start{0}; // producers_attached when the stream began
+    std::atomic<std::uint64_t> repairs{0};      // owner-died recoveries, ever
     participant_slot producers[max_producers];
     participant_slot consumers[max_consumers];
     alignas(cache_line) event not_empty; // consumers sleep here
@@ -77,6 +82,12 @@ enum record_kind : std::uint32_t {
 
 inline constexpr std::uint64_t record_size(std::uint64_t payload) noexcept {
     return (sizeof(record_header) + payload + record_alignment - 1) & ~(record_alignment - 1);
+}
+
+// The smallest ring that always has room for a largest record once empty: a record that
+// does not fit before the ring's end waits for the whole rest of the ring plus itself.
+inline constexpr std::uint64_t min_capacity(std::uint64_t max_message) noexcept {
+    return 2 * record_size(max_message);
 }
 
 inline constexpr std::size_t data_offset() noexcept {

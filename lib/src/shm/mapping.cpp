@@ -65,7 +65,7 @@ bool check_header(const std::string& name, const void* base, std::uint64_t file_
                              header.data_offset == data_offset() &&
                              header.capacity % record_alignment == 0 &&
                              header.data_offset + header.capacity == header.total_size &&
-                             record_size(header.max_message) <= header.capacity;
+                             min_capacity(header.max_message) <= header.capacity;
     if (!sizes_agree)
         return fail(ec, why, errc::not_a_segment,
                     where + "segment header is inconsistent with the file's size " +
@@ -103,7 +103,8 @@ void lay_out(void* base, const std::string& name, std::uint64_t total, std::uint
                                        std::chrono::system_clock::now().time_since_epoch())
                                        .count());
     auto* control = new (static_cast<std::byte*>(base) + control_offset()) queue_control;
-    control->lock.initialise();
+    control->producer_lock.initialise();
+    control->consumer_lock.initialise();
     (void)name;
     // The magic goes last: a file with it is complete. (Publication is by link(2) anyway.)
     header->magic = segment_magic;
@@ -166,12 +167,12 @@ std::unique_ptr<mapping> mapping::open_or_create(const std::string& name,
     }
     const std::uint64_t capacity =
         (std::uint64_t(request.capacity) + record_alignment - 1) & ~(record_alignment - 1);
-    if (capacity < record_size(request.max_message) || capacity > max_capacity) {
+    if (capacity < min_capacity(request.max_message) || capacity > max_capacity) {
         fail(ec, why, errc::invalid_argument,
              where + "capacity " + std::to_string(request.capacity) +
-                 " bytes must hold one largest message (" +
-                 std::to_string(record_size(request.max_message)) +
-                 " bytes with its record header) and be at most 64 GiB");
+                 " bytes must hold two largest messages (" +
+                 std::to_string(min_capacity(request.max_message)) +
+                 " bytes with their record headers) and be at most 64 GiB");
         return nullptr;
     }
     // Join when it exists; otherwise build, publish, and on losing a race join the winner.

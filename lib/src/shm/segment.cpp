@@ -36,11 +36,11 @@ segment_info describe(const std::string& name, const detail::mapping& map) {
     const auto head = q.head.load(relaxed);
     const auto tail = q.tail.load(relaxed);
     info.depth_bytes = tail > head ? tail - head : 0;
-    info.depth_messages = q.messages.load(relaxed);
-    info.producers = count_alive(q.producers, detail::max_producers);
-    info.consumers = count_alive(q.consumers, detail::max_consumers);
     info.sent = q.sent.load(relaxed);
     info.received = q.received.load(relaxed);
+    info.depth_messages = info.sent > info.received ? info.sent - info.received : 0;
+    info.producers = count_alive(q.producers, detail::max_producers);
+    info.consumers = count_alive(q.consumers, detail::max_consumers);
     info.repairs = q.repairs.load(relaxed);
     return info;
 }

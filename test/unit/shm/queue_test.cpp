@@ -130,13 +130,16 @@ BOOST_AUTO_TEST_CASE(records_wrap_around_the_ring_intact) {
     BOOST_TEST(received == sent);
 }
 
-BOOST_AUTO_TEST_CASE(a_message_as_large_as_the_capacity_allows_gets_through) {
-    queue_pair q("largest", small(4096, 4096 - 8));
-    for (unsigned i = 0; i < 5; ++i) {
-        q.producer.send(pattern(4096 - 8, i));
-        std::vector<std::byte> got;
+BOOST_AUTO_TEST_CASE(the_largest_message_the_capacity_allows_gets_through_wherever_the_ring_is) {
+    constexpr std::size_t largest = 4096 / 2 - 8; // two largest records fill the ring
+    queue_pair q("largest", small(4096, largest));
+    std::vector<std::byte> got;
+    for (unsigned i = 0; i < 20; ++i) {
+        q.producer.send(pattern(1 + i * 97 % 300, i)); // moves the ring's position about
+        q.producer.send(pattern(largest, i));
         BOOST_REQUIRE((q.consumer.receive(got) == receive_status::message));
-        BOOST_TEST((got == pattern(4096 - 8, i)));
+        BOOST_REQUIRE((q.consumer.receive(got) == receive_status::message));
+        BOOST_TEST((got == pattern(largest, i)));
     }
 }
 
@@ -213,6 +216,105 @@ BOOST_AUTO_TEST_CASE(a_producer_that_dies_counts_as_closed) {
     // The child is a zombie until reaped below: it must already count as gone.
     BOOST_TEST((consumer.receive_for(got, 10s) == receive_status::end_of_stream));
     ::waitpid(child, nullptr, 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_goes_in_with_one_commit_and_comes_out_in_order) {
+    queue_pair q("batch", small(4096, 200));
+    std::vector<std::vector<std::byte>> messages;
+    for (unsigned i = 0; i < 100; ++i)
+        messages.push_back(pattern(i % 150, i));
+    std::vector<bytes_view> views(messages.begin(), messages.end());
+    // The ring holds only part of the batch: send_batch sends what fits, then waits.
+    std::thread taker([&] {
+        message_batch batch;
+        unsigned next = 0;
+        while (next < messages.size()) {
+            BOOST_REQUIRE((q.consumer.receive_batch(batch, 7, forever) == receive_status::message));
+            BOOST_REQUIRE(batch.size() <= 7u);
+            for (std::size_t i = 0; i < batch.size(); ++i, ++next)
+                BOOST_REQUIRE(
+                    (std::vector<std::byte>(batch[i].begin(), batch[i].end()) == messages[next]));
+        }
+    });
+    BOOST_TEST(q.producer.send_batch(views, forever) == messages.size());
+    taker.join();
+    message_batch rest;
+    BOOST_TEST((q.consumer.receive_batch(rest, 10, no_wait) == receive_status::empty));
+    BOOST_TEST(rest.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_stops_at_the_first_message_too_large) {
+    queue_pair q("batch-large", small(4096, 100));
+    const auto fine = pattern(10, 1), huge = pattern(101, 2);
+    const std::vector<bytes_view> views{fine, fine, huge, fine};
+    std::error_code ec;
+    BOOST_TEST(q.producer.send_batch(views, no_wait, ec) == 2u);
+    BOOST_TEST((ec == errc::message_too_large));
+    BOOST_TEST(shm::inspect_segment(q.segment.name()).depth_messages == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_reserved_message_is_written_in_place_and_visible_only_once_committed) {
+    queue_pair q("zero-copy", small(1 << 16, 1000));
+    auto room = q.producer.reserve(300);
+    BOOST_REQUIRE(room.size() == 300u);
+    const auto expected = pattern(300, 9);
+    std::copy(expected.begin(), expected.end(), room.begin());
+    std::vector<std::byte> got;
+    BOOST_TEST((q.consumer.try_receive(got) == receive_status::empty)); // not committed yet
+    std::error_code ec;
+    BOOST_TEST(!q.producer.try_send(pattern(1, 1), ec)); // one thing at a time
+    BOOST_TEST((ec == errc::invalid_argument));
+    q.producer.commit();
+    BOOST_TEST((q.consumer.try_receive(got) == receive_status::message));
+    BOOST_TEST((got == expected));
+}
+
+BOOST_AUTO_TEST_CASE(a_lent_view_stays_queued_until_released) {
+    queue_pair q("view", small(1 << 16, 1000));
+    q.producer.send(pattern(500, 4));
+    q.producer.send(pattern(20, 5));
+    bytes_view view;
+    BOOST_REQUIRE((q.consumer.receive_view(view) == receive_status::message));
+    BOOST_TEST((std::vector<std::byte>(view.begin(), view.end()) == pattern(500, 4)));
+    BOOST_TEST(shm::inspect_segment(q.segment.name()).depth_messages == 2u);
+    q.consumer.release();
+    BOOST_TEST(shm::inspect_segment(q.segment.name()).depth_messages == 1u);
+    std::vector<std::byte> got;
+    BOOST_TEST((q.consumer.receive(got) == receive_status::message));
+    BOOST_TEST((got == pattern(20, 5)));
+}
+
+BOOST_AUTO_TEST_CASE(dying_mid_reservation_or_mid_view_loses_and_wedges_nothing) {
+    scratch_segment s("zero-copy-crash");
+    const auto where = endpoint::parse(s.uri());
+    shm::queue_sender producer(where);
+    producer.send(pattern(64, 1));
+    for (const bool as_producer : {true, false}) {
+        const pid_t child = ::fork();
+        if (child == 0) {
+            if (as_producer) {
+                shm::queue_sender doomed(where);
+                auto room = doomed.reserve(64); // holds the producers' lock
+                room[0] = std::byte{0x55};
+                ::raise(SIGKILL);
+            }
+            shm::queue_receiver doomed(where);
+            bytes_view view;
+            doomed.receive_view(view); // holds the consumers' lock
+            ::raise(SIGKILL);
+        }
+        ::waitpid(child, nullptr, 0);
+    }
+    producer.send(pattern(64, 2)); // the producers' lock is repaired, not wedged
+    producer.close();
+    shm::queue_receiver consumer(where);
+    std::vector<std::byte> got;
+    BOOST_REQUIRE((consumer.receive(got) == receive_status::message)); // the viewed one
+    BOOST_TEST((got == pattern(64, 1)));
+    BOOST_REQUIRE((consumer.receive(got) == receive_status::message));
+    BOOST_TEST((got == pattern(64, 2)));
+    BOOST_TEST((consumer.receive(got) == receive_status::end_of_stream));
+    BOOST_TEST(shm::inspect_segment(s.name()).repairs == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
