@@ -35,7 +35,8 @@ int main(int argc, char** argv) try {
                  "everything works, measures nothing")(
         "json", "print the results as JSON on stdout (the table goes to stderr)")(
         "only", po::value(&only),
-        "comma-separated transports to run: conveyor-shm, conveyor-fifo, conveyor-pipe, pipe, "
+        "comma-separated transports to run: conveyor-shm, conveyor-shm-zerocopy, conveyor-fifo, "
+        "conveyor-pipe, pipe, "
         "fifo, uds, posix-mq, boost-mq");
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, visible), vm);

@@ -66,7 +66,8 @@ foreach(i RANGE ${last})
 endforeach()
 
 # Every transport that needs nothing from the system beyond the defaults ran each pattern.
-foreach(transport conveyor-shm conveyor-fifo conveyor-pipe pipe fifo uds boost-mq)
+foreach(transport conveyor-shm conveyor-shm-zerocopy conveyor-fifo conveyor-pipe pipe fifo uds
+                  boost-mq)
     foreach(pattern IN LISTS patterns)
         if(NOT "${transport}/${pattern}" IN_LIST seen)
             message(FATAL_ERROR "no ${pattern} result for ${transport}:\n${json}")
