@@ -1,7 +1,7 @@
 // conveyor's fifo:// transport: one FIFO per lane (a FIFO has one consumer at a time). The
 // producer opens the FIFO at its first send, as the library does; the kernel's default
 // 64 KiB buffer, since the library opens the FIFO itself.
-#include "conveyor_stream.hpp"
+#include "conveyor_copying.hpp"
 
 #include "conveyor/endpoint.hpp"
 #include "conveyor/pipe/fifo.hpp"

@@ -1,6 +1,6 @@
 // conveyor's pipe: transport: its frames (header and CRC-32C) on an anonymous pipe per lane,
 // through stream_sender and stream_receiver as a program would use on its stdin/stdout.
-#include "conveyor_stream.hpp"
+#include "conveyor_copying.hpp"
 #include "stream_io.hpp"
 
 #include "conveyor/endpoint.hpp"

@@ -2,7 +2,7 @@
 // message in, receive_batch() copies out all that are there in one visit. One segment per
 // lane, shared by the lane's producers and consumers.
 #include "conveyor_shm.hpp"
-#include "conveyor_stream.hpp"
+#include "conveyor_copying.hpp"
 
 #include "conveyor/shm/queue.hpp"
 

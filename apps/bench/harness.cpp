@@ -3,25 +3,14 @@
 // before the start barrier, for every transport alike.
 #include "harness.hpp"
 
-#include "stream_io.hpp"
+#include "process_group.hpp"
 
 #include "conveyor/generated_message.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <climits>
-#include <csignal>
-#include <cstdio>
 #include <cstring>
-#include <exception>
-#include <fcntl.h>
-#include <functional>
-#include <poll.h>
 #include <stdexcept>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 namespace conveyor::bench {
@@ -29,15 +18,8 @@ namespace {
 
 using clock = std::chrono::steady_clock; // CLOCK_MONOTONIC: comparable across processes
 
-// A run that takes longer than this is reported as hung.
-constexpr int hang_ms = 120'000;
 // Ping-pong round trips before these are warm-up, left out of the percentiles.
 constexpr std::uint64_t warmup_round_trips = 100;
-
-std::int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch())
-        .count();
-}
 
 // What a consumer (or the ping-pong client) tells the parent, in one write to a pipe.
 struct report {
@@ -51,7 +33,6 @@ struct report {
     double rtt_p50_us = 0;
     double rtt_p99_us = 0;
 };
-static_assert(sizeof(report) <= PIPE_BUF, "a report is written atomically");
 
 std::uint64_t sequence_of(std::span<const std::byte> message) {
     std::uint64_t sequence = 0; // generated_message.hpp: little-endian at offset 8
@@ -60,133 +41,6 @@ std::uint64_t sequence_of(std::span<const std::byte> message) {
             sequence = (sequence << 8) | std::to_integer<std::uint64_t>(message[8 + i]);
     return sequence;
 }
-
-void write_all(int fd, const void* data, std::size_t n) {
-    const auto* p = static_cast<const char*>(data);
-    while (n > 0) {
-        const ssize_t k = ::write(fd, p, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) throw_errno("write");
-        p += k;
-        n -= static_cast<std::size_t>(k);
-    }
-}
-
-// Reads exactly n bytes within the hang limit; false on end of file or timeout.
-bool read_all(int fd, void* data, std::size_t n) {
-    auto* p = static_cast<char*>(data);
-    const auto until = clock::now() + std::chrono::milliseconds(hang_ms);
-    while (n > 0) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now()).count();
-        pollfd ready{fd, POLLIN, 0};
-        if (left <= 0 || ::poll(&ready, 1, static_cast<int>(left)) == 0) return false;
-        const ssize_t k = ::read(fd, p, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return false;
-        p += k;
-        n -= static_cast<std::size_t>(k);
-    }
-    return true;
-}
-
-// Faults in every page this process has mapped (queues and buffers included) and unlocks
-// them again: the page faults of a fresh mapping are paid before the start, not timed.
-void touch_memory() noexcept {
-    if (::mlockall(MCL_CURRENT) == 0) ::munlockall();
-}
-
-// The processes of one run and the pipes that start them together.
-class run_group {
-public:
-    run_group() {
-        make_pipe(ready_);
-        make_pipe(go_);
-        make_pipe(reports_);
-    }
-    ~run_group() {
-        for (pid_t pid : pids_)
-            ::kill(pid, SIGKILL); // only those still running: reaped ones are cleared
-        reap();
-        for (int* p : {ready_, go_, reports_})
-            for (int i = 0; i < 2; ++i)
-                if (p[i] >= 0) ::close(p[i]);
-    }
-
-    // Forks a child that runs body(); body opens its ends, then calls started() and gets
-    // back once every process of the run has started.
-    void spawn(const std::function<void()>& body) {
-        std::fflush(nullptr);
-        const pid_t pid = ::fork();
-        if (pid < 0) throw_errno("fork");
-        if (pid > 0) {
-            pids_.push_back(pid);
-            return;
-        }
-        ::close(ready_[0]);
-        ::close(go_[1]);
-        ::close(reports_[0]);
-        int status = 0;
-        try {
-            body();
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "conveyor-bench: %s\n", e.what());
-            status = 1;
-        }
-        ::_exit(status);
-    }
-
-    // In a child: says it is ready, waits for the start.
-    void started() {
-        touch_memory();
-        write_all(ready_[1], "r", 1);
-        char c;
-        while (::read(go_[0], &c, 1) < 0 && errno == EINTR) {
-        }
-    }
-    void send_report(const report& r) { write_all(reports_[1], &r, sizeof r); }
-
-    // In the parent: waits for n more children to be ready; false if one died or hung.
-    bool wait_ready(std::size_t n) {
-        std::vector<char> bytes(n);
-        return n == 0 || read_all(ready_[0], bytes.data(), n);
-    }
-    // Starts every child at once and returns the time it did.
-    std::int64_t start() {
-        ::close(ready_[1]);
-        ready_[1] = -1;
-        ::close(reports_[1]);
-        reports_[1] = -1;
-        const std::int64_t t0 = now_ns();
-        ::close(go_[1]);
-        go_[1] = -1;
-        return t0;
-    }
-    bool next_report(report& r) { return read_all(reports_[0], &r, sizeof r); }
-
-    // Waits for every child; true when all exited with status 0.
-    bool reap() {
-        bool all_ok = true;
-        for (pid_t pid : pids_) {
-            int status = 0;
-            while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-            }
-            all_ok = all_ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        }
-        pids_.clear();
-        return all_ok;
-    }
-
-private:
-    static void make_pipe(int* fds) {
-        if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe2");
-    }
-    int ready_[2] = {-1, -1};
-    int go_[2] = {-1, -1};
-    int reports_[2] = {-1, -1};
-    std::vector<pid_t> pids_;
-};
-
 // Receives and verifies a lane's messages until its stream ends.
 report consume(reader& in) {
     stream_verifier verifier;
@@ -195,7 +49,7 @@ report consume(reader& in) {
         verifier.observe(*message);
         r.sequence_sum += sequence_of(*message);
     }
-    r.end_ns = now_ns();
+    r.end_ns = monotonic_ns();
     const auto s = verifier.result();
     r.messages = s.messages;
     r.lost = s.lost;
@@ -222,14 +76,14 @@ measurement run_throughput(transport& t, const config& setting, const workload& 
     auto lanes = t.open(setting, plan);
     touch_memory();
 
-    run_group group;
+    process_group group;
     // Consumers first: a queue's end of stream counts the producers that attach after them.
     for (std::size_t i = 0; i < ends; ++i)
         group.spawn([&, i] {
             auto in = lanes->open_reader(i % plan.lanes);
             lanes->forget();
             group.started();
-            group.send_report(consume(*in));
+            group.send(consume(*in));
         });
     if (!group.wait_ready(ends)) return fail("a consumer did not start");
     for (std::size_t i = 0; i < ends; ++i)
@@ -252,7 +106,7 @@ measurement run_throughput(transport& t, const config& setting, const workload& 
     std::int64_t end_ns = t0;
     for (std::size_t i = 0; i < ends; ++i) {
         report r;
-        if (!group.next_report(r)) return fail("a consumer died or hung");
+        if (!group.receive(r)) return fail("a consumer died or hung");
         total.messages += r.messages;
         total.sequence_sum += r.sequence_sum;
         total.duplicated += r.duplicated;
@@ -294,7 +148,7 @@ measurement run_pingpong(transport& t, const config& setting, const workload& wo
     auto lanes = t.open(setting, plan);
     touch_memory();
 
-    run_group group;
+    process_group group;
     group.spawn([&] { // the server
         auto in = lanes->open_reader(0);
         auto out = lanes->open_writer(1);
@@ -332,7 +186,7 @@ measurement run_pingpong(transport& t, const config& setting, const workload& wo
             verifier.observe(*echo);
             r.sequence_sum += sequence_of(*echo);
         }
-        r.end_ns = now_ns();
+        r.end_ns = monotonic_ns();
         out->close();
         const auto s = verifier.result();
         r.messages = s.messages;
@@ -342,13 +196,13 @@ measurement run_pingpong(transport& t, const config& setting, const workload& wo
         r.out_of_order = s.out_of_order;
         r.rtt_p50_us = percentile(rtt_us, 0.50);
         r.rtt_p99_us = percentile(rtt_us, 0.99);
-        group.send_report(r);
+        group.send(r);
     });
     lanes->forget();
     if (!group.wait_ready(2)) return fail("a ping-pong process did not start");
     group.start();
     report r;
-    if (!group.next_report(r)) return fail("the ping-pong client died or hung");
+    if (!group.receive(r)) return fail("the ping-pong client died or hung");
     if (!group.reap()) return fail("a process failed");
     if (r.messages != work.count || r.lost + r.duplicated + r.corrupt + r.out_of_order != 0)
         return fail("echoes: " + stream_verifier::describe({r.messages, 1, r.lost, r.duplicated,
