@@ -50,9 +50,18 @@ int main(int argc, char** argv) try {
 
     suite_options options;
     if (vm.count("smoke")) {
-        options = {2'000, 200, 8, 200, false, 1, {}};
+        options.count_small = 2'000;
+        options.count_page = 200;
+        options.count_large = 8;
+        options.round_trips = 200;
+        options.every_setting = false;
+        options.repeats = 1;
     } else if (vm.count("quick")) {
-        options = {200'000, 20'000, 200, 5'000, true, 1, {}};
+        options.count_small = 200'000;
+        options.count_page = 20'000;
+        options.count_large = 200;
+        options.round_trips = 5'000;
+        options.repeats = 1;
     }
     for (std::size_t begin = 0; begin < only.size();) {
         const auto end = std::min(only.find(',', begin), only.size());
