@@ -1,0 +1,41 @@
+// One measurement: a transport in one setting, producers and consumers as separate
+// processes, timed from a common start to the last consumer's end, every message verified.
+#pragma once
+
+#include "transport.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace conveyor::bench {
+
+enum class pattern {
+    one_to_one,   // 1 producer process, 1 consumer process
+    four_to_four, // 4 producers, 4 consumers: one shared queue, or 4 pairs on byte streams
+    pingpong      // a client sends, a server echoes, the client waits for the echo
+};
+
+const char* to_string(pattern p) noexcept;
+
+struct workload {
+    pattern kind = pattern::one_to_one;
+    std::size_t size = 64;   // bytes per message
+    std::uint64_t count = 0; // messages in all (divided among producers), or round trips
+};
+
+struct measurement {
+    std::optional<double> msgs_per_s; // throughput patterns
+    std::optional<double> mb_per_s;   // 10^6 bytes of messages per second
+    std::optional<double> rtt_p50_us; // ping-pong
+    std::optional<double> rtt_p99_us;
+    bool verified = false;
+    std::string failure; // why verified is false
+};
+
+// Runs workload once. Throws when the transport cannot open the setting; a run that fails
+// (a child that dies, a message lost, corrupt or out of order, a hang) comes back with
+// verified false.
+measurement run(transport& t, const config& setting, const workload& work);
+
+} // namespace conveyor::bench

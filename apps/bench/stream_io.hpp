@@ -1,0 +1,59 @@
+// Length-prefixed messages on a byte stream (pipe, FIFO, UNIX socket) the way a user writes
+// them by hand: a 4-byte length and the message in one write(), buffered reads.
+#pragma once
+
+#include "transport.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace conveyor::bench {
+
+// Owns a file descriptor.
+class unique_fd {
+public:
+    unique_fd() = default;
+    explicit unique_fd(int fd) noexcept : fd_(fd) {}
+    unique_fd(unique_fd&& other) noexcept : fd_(other.release()) {}
+    unique_fd& operator=(unique_fd&& other) noexcept;
+    ~unique_fd();
+
+    int get() const noexcept { return fd_; }
+    int release() noexcept;
+    void reset() noexcept;
+
+private:
+    int fd_ = -1;
+};
+
+// Throws std::system_error with errno and what, naming the call that failed.
+[[noreturn]] void throw_errno(const std::string& what);
+
+// Sets a pipe's (or FIFO's) buffer to bytes, rounded up by the kernel.
+void set_pipe_size(int fd, std::size_t bytes);
+
+class fd_writer final : public writer {
+public:
+    explicit fd_writer(unique_fd fd) : fd_(std::move(fd)) {}
+    std::span<std::byte> prepare(std::size_t n) override;
+    void commit() override;
+    void close() override { fd_.reset(); }
+
+private:
+    unique_fd fd_;
+    std::vector<std::byte> frame_;
+};
+
+class fd_reader final : public reader {
+public:
+    fd_reader(unique_fd fd, std::size_t max_message);
+    std::optional<std::span<const std::byte>> receive() override;
+
+private:
+    unique_fd fd_;
+    std::vector<std::byte> buffer_;
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
+};
+
+} // namespace conveyor::bench
