@@ -1,6 +1,6 @@
-// The bench's writer and reader over any conveyor sender and receiver that copy (FIFO,
-// pipe, the shared-memory queue's send and receive): send() per message, receive_batch()
-// taking what is there, as a program after throughput would.
+// The bench's writers and reader over any conveyor sender and receiver that copy (FIFO,
+// pipe, the shared-memory queue's send and receive): send() per message or send_batch() for
+// a stream, receive_batch() taking what is there, as a program after throughput would.
 #pragma once
 
 #include "transport.hpp"
@@ -26,6 +26,45 @@ public:
 private:
     std::unique_ptr<conveyor::sender> sender_;
     std::vector<std::byte> buffer_;
+};
+
+// For a stream of messages: collects up to 64 messages (256 KiB) and sends them with one
+// send_batch, as conveyor-producer does; on shm:// one lock and one commit for the lot.
+class batching_writer final : public writer {
+public:
+    explicit batching_writer(std::unique_ptr<conveyor::sender> sender)
+        : sender_(std::move(sender)) {}
+    std::span<std::byte> prepare(std::size_t n) override {
+        ends_.push_back(storage_.size() + n);
+        storage_.resize(storage_.size() + n);
+        return {storage_.data() + storage_.size() - n, n};
+    }
+    void commit() override {
+        if (ends_.size() == max_messages || storage_.size() >= max_bytes) flush();
+    }
+    void close() override {
+        flush();
+        sender_->close();
+    }
+
+private:
+    static constexpr std::size_t max_messages = 64;
+    static constexpr std::size_t max_bytes = 256u << 10;
+
+    void flush() {
+        views_.clear();
+        for (std::size_t i = 0, begin = 0; i < ends_.size(); begin = ends_[i++])
+            views_.emplace_back(storage_.data() + begin, ends_[i] - begin);
+        for (std::size_t sent = 0; sent < views_.size();)
+            sent += sender_->send_batch(std::span(views_).subspan(sent), forever);
+        storage_.clear();
+        ends_.clear();
+    }
+
+    std::unique_ptr<conveyor::sender> sender_;
+    std::vector<std::byte> storage_;
+    std::vector<std::size_t> ends_;
+    std::vector<bytes_view> views_;
 };
 
 class copying_reader final : public reader {

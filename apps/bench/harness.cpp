@@ -73,6 +73,7 @@ measurement run_throughput(transport& t, const config& setting, const workload& 
     plan.lanes = t.shares_lanes() ? 1 : ends;
     plan.writers_per_lane = ends / plan.lanes;
     plan.readers_per_lane = ends / plan.lanes;
+    plan.streaming = true;
     auto lanes = t.open(setting, plan);
     touch_memory();
 

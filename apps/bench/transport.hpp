@@ -39,6 +39,9 @@ struct lane_plan {
     std::size_t writers_per_lane = 1;
     std::size_t readers_per_lane = 1;
     std::size_t max_message = 0;
+    // Writers may hold messages back and send several at once (a throughput run); false
+    // where each message must go at once (ping-pong).
+    bool streaming = false;
 };
 
 // The objects of one run. Made in the parent before any fork; the destructor, which runs

@@ -35,6 +35,10 @@ BOOST_AUTO_TEST_CASE(four_producers_and_four_consumers_deliver_every_message_exa
     for (int i = 0; i < 4; ++i)
         consumers.push_back(std::make_unique<child_process>(
             consumer_app, std::vector<std::string>{s.uri(), "--producers", "4"}));
+    BOOST_REQUIRE(eventually([&] {
+        std::error_code ec;
+        return shm::inspect_segment(s.name(), ec).consumers == 4;
+    }));
     for (int i = 0; i < 4; ++i)
         producers.push_back(std::make_unique<child_process>(
             producer_app, std::vector<std::string>{s.uri(), "--generate", "25000", "--size",

@@ -41,11 +41,11 @@ bool take_lock(robust_mutex& lock, std::error_code& ec, bool& owner_died) noexce
 
 std::unique_ptr<attachment> attachment::open(const endpoint& where, role as,
                                              const segment_request& request, std::error_code& ec,
-                                             std::string& why) {
+                                             std::string& why, std::uint64_t min_producers) {
     auto map = mapping::open_or_create(where.name(), request, ec, why);
     if (!map) return nullptr;
     std::unique_ptr<attachment> result(new attachment(std::move(map), where, as));
-    if (!result->take_slot(ec, why)) return nullptr;
+    if (!result->take_slot(min_producers, ec, why)) return nullptr;
     return result;
 }
 
@@ -53,7 +53,8 @@ attachment::~attachment() {
     detach();
 }
 
-bool attachment::take_slot(std::error_code& ec, std::string& why) noexcept {
+bool attachment::take_slot(std::uint64_t min_producers, std::error_code& ec,
+                           std::string& why) noexcept {
     auto& q = control();
     const bool producer = role_ == role::producer;
     // Producers' lock for both roles: it guards the stream counters a consumer reads here.
@@ -64,9 +65,12 @@ bool attachment::take_slot(std::error_code& ec, std::string& why) noexcept {
     const bool idle = q.producers_live.load(relaxed) == 0 &&
                       q.head.load(std::memory_order_acquire) == q.tail.load(relaxed);
     if (!producer) {
-        // A consumer arriving at an idle queue waits for the next stream; otherwise it
-        // joins the current one, leftovers included.
-        stream_base = idle ? q.producers_attached.load(relaxed) : q.stream_start.load(relaxed);
+        // A consumer joins the current stream, leftovers included, unless that stream is
+        // over: idle, with as many producers come and gone as this consumer needs. Then it
+        // waits for the next one.
+        const auto attached = q.producers_attached.load(relaxed);
+        const auto start = q.stream_start.load(relaxed);
+        stream_base = idle && attached - start >= min_producers ? attached : start;
         unlock_producers();
         if (!lock_consumers(ec)) {
             why = where_.uri() + ": " + ec.message();

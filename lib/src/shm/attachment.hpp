@@ -15,10 +15,11 @@ enum class role { producer, consumer };
 
 class attachment {
 public:
-    // Opens (or creates) the segment and takes a slot in it.
+    // Opens (or creates) the segment and takes a slot in it. A consumer says how many
+    // producers its stream needs (see stream_base).
     static std::unique_ptr<attachment> open(const endpoint& where, role as,
                                             const segment_request& request, std::error_code& ec,
-                                            std::string& why);
+                                            std::string& why, std::uint64_t min_producers = 1);
     ~attachment(); // frees the slot if still held
 
     // Take the producers' or the consumers' lock. If its previous owner died holding it,
@@ -49,7 +50,7 @@ public:
 private:
     attachment(std::unique_ptr<mapping> map, const endpoint& where, role as)
         : map_(std::move(map)), where_(where), role_(as) {}
-    bool take_slot(std::error_code& ec, std::string& why) noexcept;
+    bool take_slot(std::uint64_t min_producers, std::error_code& ec, std::string& why) noexcept;
     void repair_producers() noexcept;
     void repair_consumers() noexcept;
 

@@ -37,8 +37,9 @@ std::unique_ptr<attachment> attach(const endpoint& where, detail::role as,
     }
     std::unique_ptr<attachment> attached;
     if (!ec)
-        attached = attachment::open(
-            where, as, {options.capacity, options.max_message, options.mode}, ec, reason);
+        attached =
+            attachment::open(where, as, {options.capacity, options.max_message, options.mode}, ec,
+                             reason, std::max<std::size_t>(1, options.min_producers));
     if (ec && why) *why = reason;
     return attached;
 }
@@ -86,7 +87,7 @@ bool queue_sender::wait_for_room(std::uint64_t required, std::uint64_t tail_seen
         return capacity - (tail_seen - q.head.load(acquire)) >= required ||
                q.tail.load(relaxed) != tail_seen;
     };
-    return wait_until(q.not_full, room, until, [] {});
+    return wait_until(q.not_full, room, until, spin_, [] {});
 }
 
 std::byte* queue_sender::place(std::size_t size) noexcept {
@@ -292,7 +293,7 @@ bool queue_receiver::wait_for_data(const deadline& until) {
     auto& a = *attached_;
     auto& q = a.control();
     auto ready = [&] { return q.tail.load(acquire) > q.head.load(relaxed) || stream_over(); };
-    return wait_until(q.not_empty, ready, until, [&a] {
+    return wait_until(q.not_empty, ready, until, spin_, [&a] {
         std::error_code ignored;
         if (!a.lock_producers(ignored)) return;
         a.reap_dead_producers(); // producers that died without a word count as closed

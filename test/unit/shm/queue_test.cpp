@@ -200,6 +200,19 @@ BOOST_AUTO_TEST_CASE(the_end_waits_for_as_many_producers_as_the_consumer_expects
     BOOST_TEST((consumer.receive(got) == receive_status::end_of_stream));
 }
 
+BOOST_AUTO_TEST_CASE(a_consumer_joins_a_stream_that_has_not_had_its_producers_yet) {
+    scratch_segment s("late-consumer");
+    const auto where = endpoint::parse(s.uri());
+    { shm::queue_sender quick(where); } // one of two producers came and went already
+    channel_options two;
+    two.min_producers = 2;
+    shm::queue_receiver consumer(where, two);
+    std::vector<std::byte> got;
+    BOOST_TEST((consumer.receive_for(got, 20ms) == receive_status::empty));
+    { shm::queue_sender second(where); }
+    BOOST_TEST((consumer.receive(got) == receive_status::end_of_stream));
+}
+
 BOOST_AUTO_TEST_CASE(a_producer_that_dies_counts_as_closed) {
     scratch_segment s("dead");
     const auto where = endpoint::parse(s.uri());

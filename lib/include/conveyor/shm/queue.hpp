@@ -14,7 +14,12 @@
 namespace conveyor::shm {
 namespace detail {
 class attachment;
-}
+// What a waiter has learnt about polling before it sleeps (lib/src/shm/wait.hpp).
+struct spin_state {
+    wait_duration window{-1}; // negative until the first wait
+    unsigned waits = 0;
+};
+} // namespace detail
 struct deadline;
 
 // A producer attached to shm://NAME. Creates the segment with options when it does not
@@ -62,7 +67,8 @@ private:
     std::uint64_t cached_head_ = 0;  // a head seen earlier: free space is at least this much
     std::uint64_t pending_tail_ = 0; // tail after the claimed record, until published
     std::uint64_t room_needed_ = 0;  // bytes the last place() that failed needed
-    bool reserved_ = false;          // a claim awaits commit(), producers' lock held
+    bool reserved_ = false;
+    detail::spin_state spin_; // a claim awaits commit(), producers' lock held
 };
 
 // A consumer attached to shm://NAME, creating the segment when it does not exist.
@@ -110,7 +116,8 @@ private:
     std::uint64_t cached_tail_ = 0;  // a tail seen earlier: records up to it are committed
     std::uint64_t claimed_head_ = 0; // head once the claimed record is taken
     bytes_view claimed_;             // the claimed record's payload, in the ring
-    bool viewing_ = false;           // a view is lent, consumers' lock held
+    bool viewing_ = false;
+    detail::spin_state spin_; // a view is lent, consumers' lock held
 };
 
 } // namespace conveyor::shm
