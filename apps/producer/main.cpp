@@ -5,6 +5,7 @@
 #include "common/report.hpp"
 #include "common/stop_signals.hpp"
 
+#include <conveyor/codec/generated_xdr.hpp>
 #include <conveyor/error.hpp>
 #include <conveyor/generated_message.hpp>
 #include <conveyor/pipe/stream.hpp>
@@ -30,6 +31,7 @@ struct settings {
     channel_options channel;
     std::uint64_t generate = 0; // 0: read stdin
     std::uint64_t size = 64;
+    bool xdr = false;    // --format xdr: each generated message in a typed XDR envelope
     double rate = 0;     // messages per second, 0: unlimited
     double timeout = -1; // seconds a full channel may block a send, -1: forever
 };
@@ -119,16 +121,20 @@ private:
     }
 
     int generate() {
-        if (s_.size < generated_header_size || s_.size > out_->max_message())
-            throw cli::usage_error(
-                "--size " + std::to_string(s_.size) + ": generated messages need " +
-                std::to_string(generated_header_size) + " to " +
-                std::to_string(out_->max_message()) + " bytes on " + s_.where.uri());
+        const std::size_t wire_size = s_.xdr ? generated_xdr_size(s_.size) : s_.size;
+        if (s_.size < generated_header_size || wire_size > out_->max_message())
+            throw cli::usage_error("--size " + std::to_string(s_.size) +
+                                   ": generated messages need " +
+                                   std::to_string(generated_header_size) + " bytes or more, and " +
+                                   std::to_string(wire_size) + " on the wire is more than the " +
+                                   std::to_string(out_->max_message()) + " of " + s_.where.uri());
         const message_generator make(make_producer_id(), s_.size, s_.generate);
         std::vector<std::byte> message(s_.size);
+        std::vector<std::byte> wire;
         for (std::uint64_t i = 0; i < s_.generate; ++i) {
             make.make(i, message);
-            if (!send(message)) return not_sent();
+            if (s_.xdr) encode_generated(message, i, wire);
+            if (!send(s_.xdr ? wire : message)) return not_sent();
         }
         return cli::exit_ok;
     }
@@ -208,6 +214,8 @@ po::options_description describe_options() {
         "send N generated messages (producer id, sequence, checksum) instead of stdin")(
         "size", po::value<std::string>()->value_name("BYTES")->default_value("64"),
         "size of each generated message (at least 32)")(
+        "format", po::value<std::string>()->value_name("raw|xdr")->default_value("raw"),
+        "with --generate: xdr sends each message as XDR opaque data in a typed envelope")(
         "rate", po::value<double>()->value_name("N"), "send at most N messages per second")(
         "timeout", po::value<std::string>()->value_name("SECONDS"),
         "give up (exit 2) when the channel stays full that long; default: wait")(
@@ -227,6 +235,7 @@ settings read_settings(const po::variables_map& values) {
         if (s.generate == 0) throw cli::usage_error("--generate: N must be at least 1");
     }
     s.size = cli::parse_size("size", values["size"].as<std::string>());
+    s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;
     if (values.count("rate")) {
         s.rate = values["rate"].as<double>();
         if (!(s.rate > 0)) throw cli::usage_error("--rate: N must be a positive number");
