@@ -120,8 +120,8 @@ void xdr_oarchive::save(const boost::serialization::item_version_type& v) {
 
 // ---- reading ----
 
-xdr_iarchive::xdr_iarchive(bytes_view in, xdr_mode mode)
-    : base(boost::archive::no_header), in_(in), mode_(mode) {}
+xdr_iarchive::xdr_iarchive(bytes_view in, xdr_mode mode, xdr_source source)
+    : base(boost::archive::no_header), in_(in), mode_(mode), source_(source) {}
 
 const std::byte* xdr_iarchive::take(std::size_t size, const char* what) {
     if (size > remaining())
@@ -178,8 +178,10 @@ void xdr_iarchive::load(std::string& value) {
     value.assign(reinterpret_cast<const char*>(take_opaque(size, "a string")), size);
 }
 
-void xdr_iarchive::refuse_in_pure_mode(const char* what) const {
-    corrupt(std::string("pure XDR cannot carry ") + what);
+void xdr_iarchive::refuse_unless_trusted(const char* what) const {
+    if (mode_ == xdr_mode::pure) corrupt(std::string("pure XDR cannot carry ") + what);
+    if (source_ == xdr_source::untrusted)
+        corrupt(std::string(what) + " in data from an untrusted source");
 }
 
 void xdr_iarchive::load(boost::archive::version_type& v) {
@@ -192,7 +194,7 @@ void xdr_iarchive::load(boost::archive::tracking_type& t) {
 }
 
 void xdr_iarchive::load(boost::archive::class_id_type& id) {
-    if (mode_ == xdr_mode::pure) refuse_in_pure_mode("pointers");
+    refuse_unless_trusted("pointers");
     std::int32_t value = 0;
     load(value);
     // Boost's class ids are 16-bit; -1 is its null pointer.
@@ -206,7 +208,7 @@ void xdr_iarchive::load(boost::archive::class_id_reference_type& id) {
 }
 
 void xdr_iarchive::load(boost::archive::object_id_type& id) {
-    if (mode_ == xdr_mode::pure) refuse_in_pure_mode("tracked objects");
+    refuse_unless_trusted("tracked objects");
     id = boost::archive::object_id_type(get_u32());
 }
 
@@ -215,7 +217,7 @@ void xdr_iarchive::load(boost::archive::object_reference_type& id) {
 }
 
 void xdr_iarchive::load(boost::archive::class_name_type& name) {
-    if (mode_ == xdr_mode::pure) refuse_in_pure_mode("exported class names");
+    refuse_unless_trusted("exported class names");
     std::string text;
     load(text);
     if (text.size() >= BOOST_SERIALIZATION_MAX_KEY_SIZE || text.find('\0') != std::string::npos)

@@ -38,6 +38,11 @@ enum class xdr_mode {
     pure,
 };
 
+// Whether a reader follows Boost's records of pointers and tracked objects. Boost trusts the
+// class and object ids in them (a forged id makes it index past its tables), so only bytes
+// from a trusted source may carry them; from any other, the reader refuses them.
+enum class xdr_source { untrusted, trusted };
+
 namespace detail {
 // Element types whose arrays are XDR opaque data (bytes, padded) rather than 4 bytes each.
 template <class T>
@@ -118,7 +123,8 @@ private:
 // with errc::corrupt_data, whose message says what was wrong and where.
 class xdr_iarchive : public boost::archive::detail::common_iarchive<xdr_iarchive> {
 public:
-    explicit xdr_iarchive(bytes_view in, xdr_mode mode = xdr_mode::class_info);
+    explicit xdr_iarchive(bytes_view in, xdr_mode mode = xdr_mode::class_info,
+                          xdr_source source = xdr_source::untrusted);
 
     void load_binary(void* data, std::size_t size);
     // Bytes not read yet; a whole message leaves 0.
@@ -188,11 +194,12 @@ private:
     std::uint64_t get_u64();
     const std::byte* take(std::size_t size, const char* what);
     const std::byte* take_opaque(std::size_t size, const char* what);
-    [[noreturn]] void refuse_in_pure_mode(const char* what) const;
+    void refuse_unless_trusted(const char* what) const;
 
     bytes_view in_;
     std::size_t at_ = 0;
     xdr_mode mode_;
+    xdr_source source_;
     unsigned int pending_version_ = 0;
     std::size_t element_bytes_ = 4;
 };
