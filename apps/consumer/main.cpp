@@ -13,6 +13,7 @@
 #include <boost/program_options/value_semantic.hpp>
 
 #include <iostream>
+#include <optional>
 
 namespace po = boost::program_options;
 using namespace conveyor;
@@ -98,16 +99,17 @@ private:
             finish_ = clock_type::now();
             ++received_;
             bytes_ += message.size();
-            const bytes_view taken = s_.xdr ? unwrap(message) : bytes_view(message);
-            if (s_.verify) verifier_.observe(taken); // an empty one counts as corrupt
-            if (!s_.quiet && !taken.empty() && !out_.append(taken)) return output_failed();
+            const std::optional<bytes_view> taken =
+                s_.xdr ? unwrap(message) : std::optional<bytes_view>(message);
+            if (s_.verify) verifier_.observe(taken.value_or(bytes_view{})); // corrupt if empty
+            if (!s_.quiet && taken && !out_.append(*taken)) return output_failed();
         }
         return cli::exit_ok;
     }
 
-    // The generated message inside a typed envelope; empty, with the cause on stderr, when
-    // the envelope or its payload is bad.
-    bytes_view unwrap(bytes_view wire) {
+    // The generated message inside a typed envelope; none, with the cause on stderr, when the
+    // envelope or its payload is bad.
+    std::optional<bytes_view> unwrap(bytes_view wire) {
         std::error_code ec;
         std::string why;
         decode_generated(wire, unwrapped_, ec, why);
@@ -115,7 +117,7 @@ private:
         if (++undecodable_ <= max_reported)
             std::cerr << "conveyor-consumer: " << s_.where.uri() << ": message " << received_
                       << ": " << why << '\n';
-        return {};
+        return std::nullopt;
     }
 
     int stopped() const {

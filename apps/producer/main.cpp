@@ -121,13 +121,13 @@ private:
     }
 
     int generate() {
-        const std::size_t wire_size = s_.xdr ? generated_xdr_size(s_.size) : s_.size;
-        if (s_.size < generated_header_size || wire_size > out_->max_message())
-            throw cli::usage_error("--size " + std::to_string(s_.size) +
-                                   ": generated messages need " +
-                                   std::to_string(generated_header_size) + " bytes or more, and " +
-                                   std::to_string(wire_size) + " on the wire is more than the " +
-                                   std::to_string(out_->max_message()) + " of " + s_.where.uri());
+        const std::size_t most =
+            s_.xdr ? generated_xdr_capacity(out_->max_message()) : out_->max_message();
+        if (s_.size < generated_header_size || s_.size > most)
+            throw cli::usage_error(
+                "--size " + std::to_string(s_.size) + ": generated messages need " +
+                std::to_string(generated_header_size) + " to " + std::to_string(most) +
+                " bytes on " + s_.where.uri() + (s_.xdr ? " with --format xdr" : ""));
         const message_generator make(make_producer_id(), s_.size, s_.generate);
         std::vector<std::byte> message(s_.size);
         std::vector<std::byte> wire;

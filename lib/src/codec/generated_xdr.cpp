@@ -12,6 +12,11 @@ std::size_t generated_xdr_size(std::size_t size) noexcept {
     return envelope_header_size + 4 + (size + 3) / 4 * 4;
 }
 
+std::size_t generated_xdr_capacity(std::size_t max_message) noexcept {
+    const std::size_t overhead = envelope_header_size + 4;
+    return max_message < overhead ? 0 : (max_message - overhead) / 4 * 4;
+}
+
 void encode_generated(bytes_view message, std::uint64_t sequence, std::vector<std::byte>& out) {
     out.assign(envelope_header_size, std::byte{0});
     {

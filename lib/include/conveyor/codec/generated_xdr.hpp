@@ -16,6 +16,8 @@ inline constexpr std::uint32_t generated_message_type_id = 0xffff0001;
 
 // The size on the wire of a generated message of size bytes.
 std::size_t generated_xdr_size(std::size_t size) noexcept;
+// The largest generated message whose wire size fits in max_message.
+std::size_t generated_xdr_capacity(std::size_t max_message) noexcept;
 
 // Replaces out with message number sequence, in its envelope.
 void encode_generated(bytes_view message, std::uint64_t sequence, std::vector<std::byte>& out);
