@@ -55,10 +55,16 @@ BOOST_AUTO_TEST_CASE(a_corrupt_or_raw_message_is_named_and_fails_verification) {
                result.err);
 }
 
-BOOST_AUTO_TEST_CASE(an_unknown_format_is_a_usage_error) {
-    const auto result = run(producer_app, {"pipe:", "--generate", "1", "--format", "json"});
-    BOOST_TEST(result.status == 64, result.err);
-    BOOST_TEST(contains(result.err, "--format json: expected raw or xdr"), result.err);
+BOOST_AUTO_TEST_CASE(an_unknown_format_or_a_size_beyond_the_envelope_is_a_usage_error) {
+    const auto format = run(producer_app, {"pipe:", "--generate", "1", "--format", "json"});
+    BOOST_TEST(format.status == 64, format.err);
+    BOOST_TEST(contains(format.err, "--format json: expected raw or xdr"), format.err);
+    scratch_segment s("xdrsize");
+    const auto size = run(producer_app, {s.uri(), "--generate", "1", "--size", "65509", "--format",
+                                         "xdr", "--max-message", "64K"});
+    BOOST_TEST(size.status == 64, size.err);
+    BOOST_TEST(contains(size.err, "need 32 to 65508 bytes on " + s.uri() + " with --format xdr"),
+               size.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

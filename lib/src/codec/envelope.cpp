@@ -91,8 +91,12 @@ envelope open_envelope(bytes_view message) {
 }
 
 envelope open_envelope(bytes_view message, std::error_code& ec) {
-    envelope e;
     std::string why;
+    return open_envelope(message, ec, why);
+}
+
+envelope open_envelope(bytes_view message, std::error_code& ec, std::string& why) {
+    envelope e;
     ec = open(message, e, why);
     return ec ? envelope{} : e;
 }

@@ -40,6 +40,8 @@ void seal_envelope_in_place(std::uint32_t type_id, std::uint64_t sequence, xdr_m
 // length_mismatch, checksum_mismatch; the thrown error's what() gives the figures.
 envelope open_envelope(bytes_view message);
 envelope open_envelope(bytes_view message, std::error_code& ec);
+// As above, and says why in words when it fails.
+envelope open_envelope(bytes_view message, std::error_code& ec, std::string& why);
 
 // Writes value in XDR, in its envelope, to out.
 template <class T>
@@ -51,6 +53,16 @@ void seal_value(const T& value, std::uint32_t type_id, std::uint64_t sequence, x
         archive << value;
     }
     seal_envelope_in_place(type_id, sequence, mode, out);
+}
+template <class T>
+void seal_value(const T& value, std::uint32_t type_id, std::uint64_t sequence, xdr_mode mode,
+                std::vector<std::byte>& out, std::error_code& ec) {
+    ec.clear();
+    try {
+        seal_value(value, type_id, sequence, mode, out);
+    } catch (const error& e) {
+        ec = e.code();
+    }
 }
 
 } // namespace conveyor

@@ -30,14 +30,14 @@ public:
     receive_status receive(wait_duration timeout = forever) {
         std::error_code ec;
         const auto status = receive(timeout, ec);
-        if (ec) throw error(ec, in_.where().uri() + ": " + why_);
+        if (ec) fail(ec);
         return status;
     }
     receive_status receive(wait_duration timeout, std::error_code& ec) {
+        why_.clear();
         const auto status = in_.receive_for(buffer_, timeout, ec);
         if (ec || status != receive_status::message) return status;
-        current_ = envelope{};
-        ec = open(buffer_);
+        current_ = open_envelope(buffer_, ec, why_);
         return status;
     }
 
@@ -50,9 +50,10 @@ public:
     template <class T> void decode(T& value) const {
         std::error_code ec;
         decode(value, ec);
-        if (ec) throw error(ec, in_.where().uri() + ": " + why_);
+        if (ec) fail(ec);
     }
     template <class T> void decode(T& value, std::error_code& ec) const {
+        why_.clear();
         if (!is<T>()) {
             why_ = "typed message " + std::to_string(sequence()) + " has type id " +
                    std::to_string(type_id()) + ", expected " + std::to_string(message_type<T>::id);
@@ -71,18 +72,10 @@ public:
     receiver& channel() const noexcept { return in_; }
 
 private:
-    std::error_code open(bytes_view message) {
-        std::error_code ec;
-        current_ = open_envelope(message, ec);
-        if (ec) {
-            // the throwing form says why, with the figures
-            try {
-                open_envelope(message);
-            } catch (const error& e) {
-                why_ = e.what();
-            }
-        }
-        return ec;
+    // Throws ec with the endpoint and, where the envelope or payload was at fault, the why.
+    [[noreturn]] void fail(std::error_code ec) const {
+        if (why_.empty()) throw_error(ec, in_.where().uri());
+        throw error(ec, in_.where().uri() + ": " + why_);
     }
 
     receiver& in_;
@@ -103,13 +96,8 @@ public:
         ++sequence_;
     }
     void send(const T& value, std::error_code& ec) {
-        try {
-            seal_value(value, message_type<T>::id, sequence_, mode_, buffer_);
-        } catch (const error& e) {
-            ec = e.code();
-            return;
-        }
-        out_.send(buffer_, ec);
+        seal_value(value, message_type<T>::id, sequence_, mode_, buffer_, ec);
+        if (!ec) out_.send(buffer_, ec);
         if (!ec) ++sequence_;
     }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "conveyor/channel.hpp"
+#include "conveyor/error.hpp"
 
 #include <boost/archive/basic_archive.hpp>
 #include <boost/archive/detail/common_iarchive.hpp>
@@ -210,6 +211,17 @@ void to_xdr(const T& value, std::vector<std::byte>& out, xdr_mode mode = xdr_mod
     out.clear();
     xdr_oarchive archive(out, mode);
     archive << value;
+}
+// Fails with invalid_argument (pointers in pure mode) or message_too_large (a length beyond
+// 4 bytes).
+template <class T>
+void to_xdr(const T& value, std::vector<std::byte>& out, xdr_mode mode, std::error_code& ec) {
+    ec.clear();
+    try {
+        to_xdr(value, out, mode);
+    } catch (const error& e) {
+        ec = e.code();
+    }
 }
 
 namespace detail {
