@@ -236,6 +236,7 @@ settings read_settings(const po::variables_map& values) {
     }
     s.size = cli::parse_size("size", values["size"].as<std::string>());
     s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;
+    if (s.xdr && s.generate == 0) throw cli::usage_error("--format xdr: only with --generate");
     if (values.count("rate")) {
         s.rate = values["rate"].as<double>();
         if (!(s.rate > 0)) throw cli::usage_error("--rate: N must be a positive number");

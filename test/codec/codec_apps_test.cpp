@@ -59,6 +59,9 @@ BOOST_AUTO_TEST_CASE(an_unknown_format_or_a_size_beyond_the_envelope_is_a_usage_
     const auto format = run(producer_app, {"pipe:", "--generate", "1", "--format", "json"});
     BOOST_TEST(format.status == 64, format.err);
     BOOST_TEST(contains(format.err, "--format json: expected raw or xdr"), format.err);
+    const auto lines = run(producer_app, {"pipe:", "--format", "xdr"}, "a line\n");
+    BOOST_TEST(lines.status == 64, lines.err);
+    BOOST_TEST(contains(lines.err, "--format xdr: only with --generate"), lines.err);
     scratch_segment s("xdrsize");
     const auto size = run(producer_app, {s.uri(), "--generate", "1", "--size", "65509", "--format",
                                          "xdr", "--max-message", "64K"});
