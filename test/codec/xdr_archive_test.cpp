@@ -147,6 +147,11 @@ BOOST_AUTO_TEST_CASE(pure_mode_reads_a_class_as_the_version_this_program_has) {
     from_xdr(encode(quote_v2{42, 9, 0}), back, xdr_mode::pure);
     BOOST_TEST(back.seen_version == 2u);
     BOOST_TEST(back.size == 9);
+    std::vector<quote_v2> many;
+    from_xdr(encode(std::vector<quote_v2>{{1, 2, 0}, {3, 4, 0}}), many, xdr_mode::pure);
+    BOOST_REQUIRE(many.size() == 2u);
+    BOOST_TEST(many[1].seen_version == 2u);
+    BOOST_TEST(many[1].size == 4);
 }
 
 BOOST_AUTO_TEST_CASE(pointers_travel_in_class_info_mode_and_are_refused_in_pure_mode) {
