@@ -24,10 +24,11 @@ constexpr std::size_t padding(std::size_t size) noexcept {
 }
 
 std::uint32_t checked_length(std::size_t size, const char* what) {
-    if (size > std::numeric_limits<std::uint32_t>::max())
-        throw error(make_error_code(errc::message_too_large), std::string("XDR: ") + what + " of " +
-                                                                  std::to_string(size) +
-                                                                  " is beyond XDR's 4-byte length");
+    if (size > std::numeric_limits<std::uint32_t>::max()) {
+        const std::string why = std::string("XDR: ") + what + " of " + std::to_string(size) +
+                                " is beyond XDR's 4-byte length";
+        throw error(make_error_code(errc::message_too_large), why);
+    }
     return static_cast<std::uint32_t>(size);
 }
 
