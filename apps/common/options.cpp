@@ -40,6 +40,12 @@ std::uint64_t parse_size(const std::string& option, const std::string& text) {
     return std::uint64_t(value) << shift;
 }
 
+message_format parse_format(const std::string& text) {
+    if (text == "raw") return message_format::raw;
+    if (text == "xdr") return message_format::xdr;
+    throw usage_error("--format " + text + ": expected raw or xdr");
+}
+
 double parse_seconds(const std::string& option, const std::string& text) {
     std::size_t used = 0;
     double value = -1;

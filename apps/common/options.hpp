@@ -22,6 +22,9 @@ struct usage_error : std::runtime_error {
 std::uint64_t parse_size(const std::string& option, const std::string& text);
 // A non-negative number of seconds ("2", "0.5"); throws usage_error naming the option.
 double parse_seconds(const std::string& option, const std::string& text);
+// --format: raw bytes, or typed XDR messages (conveyor/codec/generated_xdr.hpp).
+enum class message_format { raw, xdr };
+message_format parse_format(const std::string& text);
 // An endpoint URI; throws usage_error with the parser's reason.
 endpoint parse_endpoint(const std::string& uri);
 

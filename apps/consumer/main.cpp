@@ -6,12 +6,14 @@
 #include "common/report.hpp"
 #include "common/stop_signals.hpp"
 
+#include <conveyor/codec/generated_xdr.hpp>
 #include <conveyor/error.hpp>
 #include <conveyor/generated_message.hpp>
 
 #include <boost/program_options/value_semantic.hpp>
 
 #include <iostream>
+#include <optional>
 
 namespace po = boost::program_options;
 using namespace conveyor;
@@ -28,6 +30,7 @@ struct settings {
     std::uint64_t count = 0; // 0: until end of stream
     bool quiet = false;
     bool verify = false;
+    bool xdr = false;    // --format xdr: messages are generated ones in typed XDR envelopes
     double timeout = -1; // seconds without a message before giving up, -1: wait forever
 };
 
@@ -42,7 +45,7 @@ public:
         if (!out_.flush() && status == cli::exit_ok) status = output_failed();
         report();
         if (status != cli::exit_ok) return status;
-        if (!s_.verify) return cli::exit_ok;
+        if (!s_.verify) return undecodable_ == 0 ? cli::exit_ok : cli::exit_verify_failed;
         return verified().ok() ? cli::exit_ok : cli::exit_verify_failed;
     }
 
@@ -104,11 +107,26 @@ private:
                 const auto message = batch[i];
                 ++received_;
                 bytes_ += message.size();
-                if (s_.verify) verifier_.observe(message);
-                if (!s_.quiet && !out_.append(message)) return output_failed();
+                const std::optional<bytes_view> taken =
+                    s_.xdr ? unwrap(message) : std::optional<bytes_view>(message);
+                if (s_.verify) verifier_.observe(taken.value_or(bytes_view{})); // corrupt if empty
+                if (!s_.quiet && taken && !out_.append(*taken)) return output_failed();
             }
         }
         return cli::exit_ok;
+    }
+
+    // The generated message inside a typed envelope; none, with the cause on stderr, when the
+    // envelope or its payload is bad.
+    std::optional<bytes_view> unwrap(bytes_view wire) {
+        std::error_code ec;
+        std::string why;
+        decode_generated(wire, unwrapped_, ec, why);
+        if (!ec) return unwrapped_;
+        if (++undecodable_ <= max_reported)
+            std::cerr << "conveyor-consumer: " << s_.where.uri() << ": message " << received_
+                      << ": " << why << '\n';
+        return std::nullopt;
     }
 
     int stopped() const {
@@ -140,6 +158,9 @@ private:
     std::unique_ptr<receiver> in_;
     cli::message_writer out_{1};
     stream_verifier verifier_;
+    static constexpr std::uint64_t max_reported = 10; // undecodable messages named on stderr
+    std::vector<std::byte> unwrapped_;
+    std::uint64_t undecodable_ = 0;
     bool finished_ = false; // take_all has returned
     std::uint64_t received_ = 0;
     std::uint64_t bytes_ = 0;
@@ -156,6 +177,9 @@ po::options_description describe_options() {
         "stop after N messages")("quiet,q", "do not write messages to standard output")(
         "verify", "check generated messages (conveyor-producer --generate): none lost, "
                   "duplicated, corrupt or out of order; exit 1 if any is")(
+        "format", po::value<std::string>()->value_name("raw|xdr")->default_value("raw"),
+        "xdr: messages are typed XDR envelopes (conveyor-producer --format xdr); one "
+        "that fails its checks is named on stderr and makes the exit status 1")(
         "timeout", po::value<std::string>()->value_name("SECONDS"),
         "give up (exit 2) when nothing arrives for that long; default: wait")(
         "producers", po::value<std::size_t>()->value_name("N")->default_value(1),
@@ -177,6 +201,7 @@ settings read_settings(const po::variables_map& values) {
     }
     s.quiet = values.count("quiet") != 0;
     s.verify = values.count("verify") != 0;
+    s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;
     if (values.count("timeout"))
         s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
     return s;

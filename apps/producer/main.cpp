@@ -5,6 +5,7 @@
 #include "common/report.hpp"
 #include "common/stop_signals.hpp"
 
+#include <conveyor/codec/generated_xdr.hpp>
 #include <conveyor/error.hpp>
 #include <conveyor/generated_message.hpp>
 #include <conveyor/pipe/stream.hpp>
@@ -31,6 +32,7 @@ struct settings {
     channel_options channel;
     std::uint64_t generate = 0; // 0: read stdin
     std::uint64_t size = 64;
+    bool xdr = false;    // --format xdr: each generated message in a typed XDR envelope
     double rate = 0;     // messages per second, 0: unlimited
     double timeout = -1; // seconds a full channel may block a send, -1: forever
 };
@@ -144,24 +146,31 @@ private:
     }
 
     int generate() {
-        if (s_.size < generated_header_size || s_.size > out_->max_message())
+        const std::size_t most =
+            s_.xdr ? generated_xdr_capacity(out_->max_message()) : out_->max_message();
+        if (s_.size < generated_header_size || s_.size > most)
             throw cli::usage_error(
                 "--size " + std::to_string(s_.size) + ": generated messages need " +
-                std::to_string(generated_header_size) + " to " +
-                std::to_string(out_->max_message()) + " bytes on " + s_.where.uri());
+                std::to_string(generated_header_size) + " to " + std::to_string(most) +
+                " bytes on " + s_.where.uri() + (s_.xdr ? " with --format xdr" : ""));
         const message_generator make(make_producer_id(), s_.size, s_.generate);
         // Paced sends go one by one; otherwise in batches of up to 64 messages or 256 KiB.
         const std::size_t per_batch =
             s_.rate > 0 ? 1 : std::clamp<std::size_t>((256u << 10) / s_.size, 1, 64);
-        std::vector<std::byte> storage(per_batch * s_.size);
+        std::vector<std::vector<std::byte>> slots(per_batch);
+        std::vector<std::byte> wire;
         std::vector<bytes_view> batch;
         for (std::uint64_t i = 0; i < s_.generate;) {
             batch.clear();
             for (; batch.size() < per_batch && i < s_.generate; ++i) {
-                const std::span<std::byte> message(storage.data() + batch.size() * s_.size,
-                                                   s_.size);
-                make.make(i, message);
-                batch.push_back(message);
+                auto& slot = slots[batch.size()];
+                slot.resize(s_.size);
+                make.make(i, slot);
+                if (s_.xdr) {
+                    encode_generated(slot, i, wire);
+                    slot.swap(wire);
+                }
+                batch.push_back(slot);
             }
             const bool sent = per_batch == 1 ? send(batch.front()) : send_batch(batch);
             if (!sent) return not_sent();
@@ -244,6 +253,8 @@ po::options_description describe_options() {
         "send N generated messages (producer id, sequence, checksum) instead of stdin")(
         "size", po::value<std::string>()->value_name("BYTES")->default_value("64"),
         "size of each generated message (at least 32)")(
+        "format", po::value<std::string>()->value_name("raw|xdr")->default_value("raw"),
+        "with --generate: xdr sends each message as XDR opaque data in a typed envelope")(
         "rate", po::value<double>()->value_name("N"), "send at most N messages per second")(
         "timeout", po::value<std::string>()->value_name("SECONDS"),
         "give up (exit 2) when the channel stays full that long; default: wait")(
@@ -263,6 +274,8 @@ settings read_settings(const po::variables_map& values) {
         if (s.generate == 0) throw cli::usage_error("--generate: N must be at least 1");
     }
     s.size = cli::parse_size("size", values["size"].as<std::string>());
+    s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;
+    if (s.xdr && s.generate == 0) throw cli::usage_error("--format xdr: only with --generate");
     if (values.count("rate")) {
         s.rate = values["rate"].as<double>();
         if (!(s.rate > 0)) throw cli::usage_error("--rate: N must be a positive number");

@@ -34,6 +34,14 @@ public:
             return "corrupt data";
         case errc::lock_unrecoverable:
             return "queue lock abandoned and not recoverable";
+        case errc::unsupported_format:
+            return "typed message in an unsupported envelope format";
+        case errc::unknown_message_type:
+            return "typed message of an unexpected type";
+        case errc::length_mismatch:
+            return "typed message length does not match its header";
+        case errc::checksum_mismatch:
+            return "typed message fails its CRC-32C check";
         }
         return "unknown conveyor error";
     }

@@ -21,6 +21,10 @@ enum class errc {
     peer_gone,            // the other side went away for good
     corrupt_data,         // bytes that cannot be what a well-behaved peer sent
     lock_unrecoverable,   // the queue lock was abandoned and could not be repaired
+    unsupported_format,   // a typed message in an envelope format this build does not read
+    unknown_message_type, // a typed message of a type the receiver does not expect
+    length_mismatch,      // a typed message whose payload is not as long as its header says
+    checksum_mismatch,    // a typed message whose payload fails its CRC-32C
 };
 
 const std::error_category& conveyor_category() noexcept;

@@ -1,0 +1,224 @@
+// The XDR archives on their own: exact bytes, class information, versions, and input that
+// must be refused without reading past the end or allocating without bound.
+#include <conveyor/codec/xdr_archive.hpp>
+#include <conveyor/error.hpp>
+
+#include <boost/serialization/array.hpp>
+#include <boost/serialization/map.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/unique_ptr.hpp>
+#include <boost/serialization/vector.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <array>
+#include <cmath>
+#include <map>
+#include <memory>
+
+using namespace conveyor;
+
+namespace {
+
+std::vector<std::byte> bytes(std::initializer_list<int> values) {
+    std::vector<std::byte> out;
+    for (int v : values)
+        out.push_back(static_cast<std::byte>(v));
+    return out;
+}
+
+template <class T> std::vector<std::byte> encode(const T& value, xdr_mode mode = xdr_mode::pure) {
+    std::vector<std::byte> out;
+    to_xdr(value, out, mode);
+    return out;
+}
+
+struct order {
+    std::uint32_t id = 0;
+    std::string item;
+    std::optional<double> limit;
+    std::vector<std::int64_t> fills;
+    std::map<std::string, int> tags;
+    bool operator==(const order&) const = default;
+    template <class Archive> void serialize(Archive& ar, unsigned) {
+        ar& id& item& limit& fills& tags;
+    }
+};
+
+struct book {
+    std::string name;
+    std::vector<order> orders;
+    std::array<std::int16_t, 3> levels{};
+    bool operator==(const book&) const = default;
+    template <class Archive> void serialize(Archive& ar, unsigned) { ar& name& orders& levels; }
+};
+
+// Two versions of one record: version 2 added a field.
+struct quote_v1 {
+    std::int32_t price = 0;
+    template <class Archive> void serialize(Archive& ar, unsigned) { ar& price; }
+};
+struct quote_v2 {
+    std::int32_t price = 0;
+    std::int32_t size = -1; // unknown in version 1
+    unsigned seen_version = 0;
+    template <class Archive> void serialize(Archive& ar, unsigned version) {
+        seen_version = version;
+        ar& price;
+        if (version >= 2) ar& size;
+    }
+};
+
+struct node {
+    int value = 0;
+    std::unique_ptr<node> next;
+    template <class Archive> void serialize(Archive& ar, unsigned) { ar& value& next; }
+};
+
+template <class T> std::error_code read_error(const std::vector<std::byte>& in, xdr_mode mode) {
+    T value{};
+    std::error_code ec;
+    from_xdr(in, value, mode, ec);
+    return ec;
+}
+
+} // namespace
+
+BOOST_CLASS_VERSION(quote_v1, 1)
+BOOST_CLASS_VERSION(quote_v2, 2)
+
+BOOST_AUTO_TEST_SUITE(xdr_archive)
+
+BOOST_AUTO_TEST_CASE(scalars_are_big_endian_words_of_rfc_4506) {
+    BOOST_TEST(encode(std::int32_t{-1}) == bytes({0xff, 0xff, 0xff, 0xff}));
+    BOOST_TEST(encode(std::uint16_t{0x1234}) == bytes({0, 0, 0x12, 0x34}));
+    BOOST_TEST(encode(char{-2}) == bytes({0xff, 0xff, 0xff, 0xfe}));
+    BOOST_TEST(encode(true) == bytes({0, 0, 0, 1}));
+    BOOST_TEST(encode(std::int64_t{-2}) == bytes({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe}));
+    BOOST_TEST(encode(1.0) == bytes({0x3f, 0xf0, 0, 0, 0, 0, 0, 0}));
+    BOOST_TEST(encode(-2.0f) == bytes({0xc0, 0, 0, 0}));
+}
+
+BOOST_AUTO_TEST_CASE(strings_and_opaque_data_are_padded_to_four_bytes) {
+    BOOST_TEST(encode(std::string("abcde")) ==
+               bytes({0, 0, 0, 5, 'a', 'b', 'c', 'd', 'e', 0, 0, 0}));
+    BOOST_TEST(encode(std::string()) == bytes({0, 0, 0, 0}));
+    BOOST_TEST(encode(std::vector<unsigned char>{1, 2}) == bytes({0, 0, 0, 2, 1, 2, 0, 0}));
+    BOOST_TEST(encode(std::array<unsigned char, 3>{7, 8, 9}) == bytes({7, 8, 9, 0}));
+}
+
+BOOST_AUTO_TEST_CASE(fixed_arrays_have_no_length_and_variable_ones_do) {
+    BOOST_TEST(encode(std::array<std::int32_t, 2>{1, 2}) == bytes({0, 0, 0, 1, 0, 0, 0, 2}));
+    BOOST_TEST(encode(std::vector<std::int32_t>{3}) == bytes({0, 0, 0, 1, 0, 0, 0, 3}));
+    BOOST_TEST(encode(std::optional<std::int32_t>{}) == bytes({0, 0, 0, 0}));
+    BOOST_TEST(encode(std::optional<std::int32_t>{5}) == bytes({0, 0, 0, 1, 0, 0, 0, 5}));
+}
+
+BOOST_AUTO_TEST_CASE(nested_structs_round_trip_in_both_modes) {
+    book b{"tsla", {}, {1, -2, 3}};
+    b.orders.push_back({1, "buy", 12.5, {1, -1, INT64_MIN}, {{"desk", 4}, {"", -7}}});
+    b.orders.push_back({2, std::string(1001, 'x'), std::nullopt, {}, {}});
+    for (auto mode : {xdr_mode::pure, xdr_mode::class_info}) {
+        book back;
+        from_xdr(encode(b, mode), back, mode);
+        BOOST_TEST((back == b));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(class_info_mode_puts_tracking_and_version_before_a_class_first_seen) {
+    // the vector: tracking false, version 0; count 2, item version 1 (quote_v1's); quote_v1
+    // first seen: tracking false, version 1; then the two prices
+    const std::vector<quote_v1> two{{5}, {6}};
+    BOOST_TEST(encode(two, xdr_mode::class_info) ==
+               bytes({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1,
+                      0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0, 6}));
+    BOOST_TEST(encode(two, xdr_mode::pure) == bytes({0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 6}));
+}
+
+BOOST_AUTO_TEST_CASE(class_info_mode_lets_a_newer_reader_see_the_writers_version) {
+    quote_v2 back;
+    from_xdr(encode(quote_v1{42}, xdr_mode::class_info), back, xdr_mode::class_info);
+    BOOST_TEST(back.seen_version == 1u);
+    BOOST_TEST(back.price == 42);
+    BOOST_TEST(back.size == -1);
+}
+
+BOOST_AUTO_TEST_CASE(pure_mode_reads_a_class_as_the_version_this_program_has) {
+    quote_v2 back;
+    from_xdr(encode(quote_v2{42, 9, 0}), back, xdr_mode::pure);
+    BOOST_TEST(back.seen_version == 2u);
+    BOOST_TEST(back.size == 9);
+    std::vector<quote_v2> many;
+    from_xdr(encode(std::vector<quote_v2>{{1, 2, 0}, {3, 4, 0}}), many, xdr_mode::pure);
+    BOOST_REQUIRE(many.size() == 2u);
+    BOOST_TEST(many[1].seen_version == 2u);
+    BOOST_TEST(many[1].size == 4);
+}
+
+BOOST_AUTO_TEST_CASE(pointers_travel_in_class_info_mode_and_are_refused_in_pure_mode) {
+    node list{1, std::make_unique<node>(node{2, nullptr})};
+    node back;
+    const auto stream = encode(list, xdr_mode::class_info);
+    xdr_iarchive trusting(stream, xdr_mode::class_info, xdr_source::trusted);
+    trusting >> back;
+    BOOST_REQUIRE(back.next);
+    BOOST_TEST(back.next->value == 2);
+    BOOST_TEST(!back.next->next);
+    std::vector<std::byte> out;
+    BOOST_CHECK_EXCEPTION(to_xdr(list, out, xdr_mode::pure), error, [](const error& e) {
+        return e.code() == errc::invalid_argument &&
+               std::string(e.what()).find("pure XDR cannot carry") != std::string::npos;
+    });
+}
+
+BOOST_AUTO_TEST_CASE(pointers_from_an_untrusted_source_are_refused) {
+    std::error_code ec;
+    node back;
+    from_xdr(encode(node{1, std::make_unique<node>()}, xdr_mode::class_info), back,
+             xdr_mode::class_info, ec);
+    BOOST_TEST(ec == errc::corrupt_data);
+}
+
+BOOST_AUTO_TEST_CASE(nan_and_infinities_keep_their_bits) {
+    const double values[] = {std::nan("0x5"), -INFINITY, -0.0};
+    for (double v : values) {
+        double back = 0;
+        from_xdr(encode(v), back, xdr_mode::pure);
+        BOOST_TEST(std::bit_cast<std::uint64_t>(back) == std::bit_cast<std::uint64_t>(v));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(every_truncation_of_a_message_is_refused_as_corrupt) {
+    book b{"x", {{7, "abc", 1.5, {1, 2}, {{"k", 1}}}}, {1, 2, 3}};
+    for (auto mode : {xdr_mode::pure, xdr_mode::class_info}) {
+        const auto whole = encode(b, mode);
+        for (std::size_t n = 0; n < whole.size(); ++n) {
+            const std::vector<std::byte> part(whole.begin(), whole.begin() + n);
+            BOOST_TEST(read_error<book>(part, mode) == errc::corrupt_data, "prefix " << n);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_forged_count_is_refused_before_anything_is_allocated) {
+    // 0xffffffff elements of a vector, of a string, of bytes: the reader must not believe it
+    const auto huge = bytes({0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0});
+    BOOST_TEST(read_error<std::vector<std::uint64_t>>(huge, xdr_mode::pure) == errc::corrupt_data);
+    BOOST_TEST(read_error<std::string>(huge, xdr_mode::pure) == errc::corrupt_data);
+    BOOST_TEST(read_error<std::vector<std::byte>>(huge, xdr_mode::pure) == errc::corrupt_data);
+    using table = std::map<int, int>;
+    BOOST_TEST(read_error<table>(huge, xdr_mode::pure) == errc::corrupt_data);
+}
+
+BOOST_AUTO_TEST_CASE(bad_bools_padding_and_left_over_bytes_are_corrupt) {
+    BOOST_TEST(read_error<bool>(bytes({0, 0, 0, 2}), xdr_mode::pure) == errc::corrupt_data);
+    BOOST_TEST(read_error<std::string>(bytes({0, 0, 0, 1, 'a', 0, 1, 0}), xdr_mode::pure) ==
+               errc::corrupt_data);
+    BOOST_TEST(read_error<std::int32_t>(bytes({0, 0, 0, 1, 0}), xdr_mode::pure) ==
+               errc::corrupt_data);
+    std::int32_t value = 0;
+    BOOST_CHECK_EXCEPTION(
+        from_xdr(bytes({0, 0, 1}), value, xdr_mode::pure), error, [](const error& e) {
+            return std::string(e.what()).find("runs past the end") != std::string::npos;
+        });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
