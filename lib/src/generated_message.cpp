@@ -73,7 +73,13 @@ void stream_verifier::observe(std::span<const std::byte> message) {
         ++totals_.corrupt;
         return;
     }
-    auto& state = producers_[producer];
+    // Messages come in runs from one producer: skip the hash lookup for the same one.
+    // (Pointers into an unordered_map survive its rehashing.)
+    if (!last_ || last_id_ != producer) {
+        last_ = &producers_[producer];
+        last_id_ = producer;
+    }
+    auto& state = *last_;
     if (state.seen.empty()) {
         state.count = count;
         state.seen.assign((count + 63) / 64, 0);

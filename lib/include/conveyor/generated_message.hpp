@@ -54,6 +54,12 @@ public:
         }
     };
 
+    stream_verifier() = default;
+    stream_verifier(const stream_verifier&) = delete; // it points into its own map
+    stream_verifier& operator=(const stream_verifier&) = delete;
+    stream_verifier(stream_verifier&&) = default; // the map's elements move with it
+    stream_verifier& operator=(stream_verifier&&) = default;
+
     // Accounts one received message.
     void observe(std::span<const std::byte> message);
     summary result() const;
@@ -69,6 +75,8 @@ private:
         std::vector<std::uint64_t> seen; // one bit per sequence number
     };
     std::unordered_map<std::uint64_t, producer_state> producers_;
+    producer_state* last_ = nullptr; // the state of producer last_id_
+    std::uint64_t last_id_ = 0;
     summary totals_;
 };
 
