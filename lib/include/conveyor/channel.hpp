@@ -4,6 +4,7 @@
 
 #include "conveyor/endpoint.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <span>
@@ -72,20 +73,24 @@ public:
         const std::size_t begin = i == 0 ? 0 : ends_[i - 1];
         return {bytes_.data() + begin, ends_[i] - begin};
     }
-    std::size_t bytes() const noexcept { return bytes_.size(); }
+    std::size_t bytes() const noexcept { return used_; }
     void clear() noexcept {
-        bytes_.clear();
+        used_ = 0;
         ends_.clear();
     }
     // Room for a message of size bytes at the end of the batch, to be filled by the caller.
     std::span<std::byte> append(std::size_t size) {
-        bytes_.resize(bytes_.size() + size);
-        ends_.push_back(bytes_.size());
-        return {bytes_.data() + bytes_.size() - size, size};
+        // The buffer only grows and clear() keeps it: refilling a batch writes each byte once,
+        // where resizing a cleared vector would zero-fill every message before its copy.
+        if (bytes_.size() - used_ < size) bytes_.resize(std::max(used_ + size, 2 * bytes_.size()));
+        used_ += size;
+        ends_.push_back(used_);
+        return {bytes_.data() + used_ - size, size};
     }
 
 private:
-    std::vector<std::byte> bytes_;
+    std::vector<std::byte> bytes_; // bytes_.size() is the capacity; used_ bytes hold messages
+    std::size_t used_ = 0;
     std::vector<std::size_t> ends_;
 };
 
