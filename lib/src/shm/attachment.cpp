@@ -3,6 +3,9 @@
 
 #include "conveyor/error.hpp"
 
+#include "shm/wait.hpp"
+
+#include <algorithm>
 #include <cstring>
 
 namespace conveyor::shm::detail {
@@ -32,7 +35,22 @@ unsigned sweep(participant_slot* slots, std::size_t n) noexcept {
     return used;
 }
 
+// A holder of either lock leaves it within a microsecond or two unless it is descheduled;
+// polling that long is cheaper than the futex sleep and wake-up that a blocked robust
+// pthread_mutex_lock pays at once (it never spins).
+constexpr int lock_polls = 32;
+
 bool take_lock(robust_mutex& lock, std::error_code& ec, bool& owner_died) noexcept {
+    robust_mutex::acquired how = robust_mutex::acquired::clean;
+    for (int poll = 0, pauses = 1; poll < lock_polls; ++poll, pauses = std::min(pauses * 2, 64)) {
+        if (lock.try_lock(how, ec)) {
+            owner_died = how == robust_mutex::acquired::owner_died;
+            return true;
+        }
+        if (ec) return false;
+        for (int i = 0; i < pauses; ++i)
+            cpu_relax();
+    }
     owner_died = lock.lock(ec) == robust_mutex::acquired::owner_died;
     return !ec;
 }
