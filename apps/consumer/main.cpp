@@ -56,7 +56,8 @@ private:
     receive_status take_some(message_batch& batch) {
         // Up to a batch at a time: on shm one lock for the lot. Never more than --count.
         const auto max = static_cast<std::size_t>(
-            s_.count == 0 ? batch_size : std::min<std::uint64_t>(batch_size, s_.count - received_));
+            s_.count == 0 ? batch_size
+                          : std::min<std::uint64_t>(batch_size, s_.count - meter_.messages));
         auto status = in_->receive_batch(batch, max, no_wait);
         if (status != receive_status::empty) return status;
         if (!s_.quiet && !out_.flush()) return receive_status::empty;
@@ -82,14 +83,13 @@ private:
 
     void report_if_asked() {
         if (!signals_.take_report_request()) return;
-        std::cerr << "conveyor-consumer: so far "
-                  << cli::throughput_line("received", received_, bytes_, finish_ - start_) << '\n';
+        std::cerr << "conveyor-consumer: so far " << meter_.line("received") << '\n';
         if (s_.verify) std::cerr << stream_verifier::describe(verified()) << '\n';
     }
 
     int take_all() {
         message_batch batch;
-        while (s_.count == 0 || received_ < s_.count) {
+        while (s_.count == 0 || meter_.messages < s_.count) {
             report_if_asked();
             if (signals_.stop_requested()) return stopped();
             const auto status = take_some(batch);
@@ -101,14 +101,13 @@ private:
                           << s_.timeout << " s; giving up\n";
                 return cli::exit_timed_out;
             }
-            if (received_ == 0) start_ = clock_type::now();
-            finish_ = clock_type::now();
+            meter_.starting();
+            meter_.moved(batch.size(), batch.bytes());
+            const std::uint64_t before = meter_.messages - batch.size();
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 const auto message = batch[i];
-                ++received_;
-                bytes_ += message.size();
                 const std::optional<bytes_view> taken =
-                    s_.xdr ? unwrap(message) : std::optional<bytes_view>(message);
+                    s_.xdr ? unwrap(message, before + i + 1) : std::optional<bytes_view>(message);
                 if (s_.verify) verifier_.observe(taken.value_or(bytes_view{})); // corrupt if empty
                 if (!s_.quiet && taken && !out_.append(*taken)) return output_failed();
             }
@@ -118,20 +117,21 @@ private:
 
     // The generated message inside a typed envelope; none, with the cause on stderr, when the
     // envelope or its payload is bad.
-    std::optional<bytes_view> unwrap(bytes_view wire) {
+    // number: the message's place in this consumer's stream, counting from 1.
+    std::optional<bytes_view> unwrap(bytes_view wire, std::uint64_t number) {
         std::error_code ec;
         std::string why;
         decode_generated(wire, unwrapped_, ec, why);
         if (!ec) return unwrapped_;
         if (++undecodable_ <= max_reported)
-            std::cerr << "conveyor-consumer: " << s_.where.uri() << ": message " << received_
-                      << ": " << why << '\n';
+            std::cerr << "conveyor-consumer: " << s_.where.uri() << ": message " << number << ": "
+                      << why << '\n';
         return std::nullopt;
     }
 
     int stopped() const {
         std::cerr << "conveyor-consumer: stopped by signal " << signals_.stop_signal() << " after "
-                  << received_ << " messages; the rest stays in " << s_.where.uri() << '\n';
+                  << meter_.messages << " messages; the rest stays in " << s_.where.uri() << '\n';
         return cli::exit_ok;
     }
 
@@ -144,7 +144,7 @@ private:
     }
 
     void report() const {
-        std::cerr << cli::throughput_line("received", received_, bytes_, finish_ - start_) << '\n';
+        std::cerr << meter_.line("received") << '\n';
         if (!s_.verify) return;
         const auto summary = verified();
         std::cerr << stream_verifier::describe(summary) << '\n';
@@ -162,10 +162,7 @@ private:
     std::vector<std::byte> unwrapped_;
     std::uint64_t undecodable_ = 0;
     bool finished_ = false; // take_all has returned
-    std::uint64_t received_ = 0;
-    std::uint64_t bytes_ = 0;
-    clock_type::time_point start_ = clock_type::now();
-    clock_type::time_point finish_ = start_;
+    cli::throughput_meter meter_;
 };
 
 po::options_description describe_options() {

@@ -70,7 +70,7 @@ public:
         out_ = open_sender(s_.where, s_.channel);
         int status = s_.generate > 0 ? generate() : forward_stdin();
         if (status == cli::exit_ok) out_->close();
-        std::cerr << cli::throughput_line("sent", sent_, bytes_, finish_ - start_) << '\n';
+        std::cerr << meter_.line("sent") << '\n';
         if (signals_.stop_requested())
             std::cerr << "conveyor-producer: stopped by signal " << signals_.stop_signal()
                       << "; stream closed\n";
@@ -86,25 +86,22 @@ private:
 
     void report_if_asked() {
         if (signals_.take_report_request())
-            std::cerr << "conveyor-producer: so far "
-                      << cli::throughput_line("sent", sent_, bytes_, finish_ - start_) << '\n';
+            std::cerr << "conveyor-producer: so far " << meter_.line("sent") << '\n';
     }
 
     // Sends one message, honouring --rate and --timeout, and looking at the signals while
     // the channel is full. False when it timed out or a stop was asked for.
     bool send(bytes_view message) {
         report_if_asked();
-        if (signals_.stop_requested() || !pace_.before(sent_, signals_)) return false;
-        if (sent_ == 0) start_ = clock_type::now();
+        if (signals_.stop_requested() || !pace_.before(meter_.messages, signals_)) return false;
+        meter_.starting();
         const auto give_up = s_.timeout < 0 ? clock_type::time_point::max()
                                             : clock_type::now() + seconds(s_.timeout);
         while (!out_->send_for(message, cli::stop_signals::poll_interval)) {
             report_if_asked();
             if (signals_.stop_requested() || clock_type::now() >= give_up) return false;
         }
-        finish_ = clock_type::now();
-        ++sent_;
-        bytes_ += message.size();
+        meter_.moved(1, message.size());
         return true;
     }
 
@@ -113,22 +110,22 @@ private:
     bool send_batch(std::span<const bytes_view> messages) {
         report_if_asked();
         if (signals_.stop_requested()) return false;
-        if (sent_ == 0) start_ = clock_type::now();
+        meter_.starting();
         auto give_up = s_.timeout < 0 ? clock_type::time_point::max()
                                       : clock_type::now() + seconds(s_.timeout);
         for (std::size_t done = 0; done < messages.size();) {
             const auto n =
                 out_->send_batch(messages.subspan(done), cli::stop_signals::poll_interval);
+            std::uint64_t bytes = 0;
             for (std::size_t i = done; i < done + n; ++i)
-                bytes_ += messages[i].size();
-            sent_ += n;
+                bytes += messages[i].size();
+            meter_.moved(n, bytes);
             done += n;
             if (done == messages.size()) break;
             report_if_asked();
             if (n > 0 && s_.timeout >= 0) give_up = clock_type::now() + seconds(s_.timeout);
             if (signals_.stop_requested() || clock_type::now() >= give_up) return false;
         }
-        finish_ = clock_type::now();
         return true;
     }
 
@@ -238,10 +235,7 @@ private:
     cli::stop_signals& signals_;
     pacer pace_;
     std::unique_ptr<sender> out_;
-    std::uint64_t sent_ = 0;
-    std::uint64_t bytes_ = 0;
-    clock_type::time_point start_ = clock_type::now();
-    clock_type::time_point finish_ = start_;
+    cli::throughput_meter meter_;
 };
 
 po::options_description describe_options() {
