@@ -29,7 +29,9 @@ BOOST_AUTO_TEST_SUITE(crash)
 BOOST_AUTO_TEST_CASE(a_consumer_killed_mid_stream_is_replaced_without_duplicates) {
     scratch_segment s("killed-consumer");
     constexpr std::size_t size = 64;
-    child_process producer(producer_app, {s.uri(), "--generate", "200000", "--size", "64"});
+    // Paced, so that the stream is still running when the first consumer is killed.
+    child_process producer(producer_app,
+                           {s.uri(), "--generate", "200000", "--size", "64", "--rate", "200000"});
     child_process first(consumer_app, {s.uri()});
     BOOST_REQUIRE(eventually([&] { return received_so_far(s) >= 50000; }));
     first.signal(SIGKILL);
