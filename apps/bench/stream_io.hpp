@@ -56,4 +56,32 @@ private:
     std::size_t end_ = 0;
 };
 
+// A channel of one connected pair of descriptors per lane (a pipe, a socket pair): the
+// producer writes one end, the consumer reads the other.
+class fd_pair_channel : public channel {
+public:
+    explicit fd_pair_channel(std::size_t max_message) : max_message_(max_message) {}
+    std::unique_ptr<writer> open_writer(std::size_t lane) override {
+        return std::make_unique<fd_writer>(std::move(write_ends_.at(lane)));
+    }
+    std::unique_ptr<reader> open_reader(std::size_t lane) override {
+        return std::make_unique<fd_reader>(std::move(read_ends_.at(lane)), max_message_);
+    }
+    void forget() override {
+        read_ends_.clear();
+        write_ends_.clear();
+    }
+
+protected:
+    void add_lane(int read_end, int write_end) {
+        read_ends_.emplace_back(read_end);
+        write_ends_.emplace_back(write_end);
+    }
+
+private:
+    std::size_t max_message_;
+    std::vector<unique_fd> read_ends_;
+    std::vector<unique_fd> write_ends_;
+};
+
 } // namespace conveyor::bench

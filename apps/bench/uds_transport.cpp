@@ -16,36 +16,20 @@ void set_buffer(int fd, int option, int force_option, std::size_t bytes) {
         throw_errno("uds: setsockopt");
 }
 
-class uds_channel final : public channel {
+class uds_channel final : public fd_pair_channel {
 public:
-    uds_channel(const config& setting, const lane_plan& plan) : max_message_(plan.max_message) {
+    uds_channel(const config& setting, const lane_plan& plan) : fd_pair_channel(plan.max_message) {
         for (std::size_t i = 0; i < plan.lanes; ++i) {
             int fds[2];
             if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
                 throw_errno("uds: socketpair");
-            read_ends_.emplace_back(fds[0]);
-            write_ends_.emplace_back(fds[1]);
+            add_lane(fds[0], fds[1]);
             if (setting.value != 0) {
                 set_buffer(fds[1], SO_SNDBUF, SO_SNDBUFFORCE, setting.value);
                 set_buffer(fds[0], SO_RCVBUF, SO_RCVBUFFORCE, setting.value);
             }
         }
     }
-    std::unique_ptr<writer> open_writer(std::size_t lane) override {
-        return std::make_unique<fd_writer>(std::move(write_ends_.at(lane)));
-    }
-    std::unique_ptr<reader> open_reader(std::size_t lane) override {
-        return std::make_unique<fd_reader>(std::move(read_ends_.at(lane)), max_message_);
-    }
-    void forget() override {
-        read_ends_.clear();
-        write_ends_.clear();
-    }
-
-private:
-    std::size_t max_message_;
-    std::vector<unique_fd> read_ends_;
-    std::vector<unique_fd> write_ends_;
 };
 
 class uds_transport final : public transport {
