@@ -42,6 +42,16 @@ std::uint64_t sequence_of(std::span<const std::byte> message) {
     return sequence;
 }
 // Receives and verifies a lane's messages until its stream ends.
+// Copies what the verifier found into the report a process sends to the parent.
+void record_verdict(const stream_verifier& verifier, report& r) {
+    const auto s = verifier.result();
+    r.messages = s.messages;
+    r.lost = s.lost;
+    r.duplicated = s.duplicated;
+    r.corrupt = s.corrupt;
+    r.out_of_order = s.out_of_order;
+}
+
 report consume(reader& in) {
     stream_verifier verifier;
     report r;
@@ -50,12 +60,7 @@ report consume(reader& in) {
         r.sequence_sum += sequence_of(*message);
     }
     r.end_ns = monotonic_ns();
-    const auto s = verifier.result();
-    r.messages = s.messages;
-    r.lost = s.lost;
-    r.duplicated = s.duplicated;
-    r.corrupt = s.corrupt;
-    r.out_of_order = s.out_of_order;
+    record_verdict(verifier, r);
     return r;
 }
 
@@ -189,12 +194,7 @@ measurement run_pingpong(transport& t, const config& setting, const workload& wo
         }
         r.end_ns = monotonic_ns();
         out->close();
-        const auto s = verifier.result();
-        r.messages = s.messages;
-        r.lost = s.lost;
-        r.duplicated = s.duplicated;
-        r.corrupt = s.corrupt;
-        r.out_of_order = s.out_of_order;
+        record_verdict(verifier, r);
         r.rtt_p50_us = percentile(rtt_us, 0.50);
         r.rtt_p99_us = percentile(rtt_us, 0.99);
         group.send(r);
