@@ -1,8 +1,10 @@
 // conveyor's shared-memory queue without copies: a producer reserve()s room in the ring,
-// writes the message there and commit()s it; a consumer reads it where it lies through
-// receive_view() and release()s it before taking the next.
+// writes the message there and commit()s it; a consumer reads messages where they lie
+// through receive_views() and release()s them before taking the next. A stream reserves up
+// to 64 messages (256 KiB) before one commit, as the copying path batches its sends.
 #include "conveyor_shm.hpp"
 
+#include "conveyor/error.hpp"
 #include "conveyor/shm/queue.hpp"
 
 namespace conveyor::bench {
@@ -10,13 +12,46 @@ namespace {
 
 class zerocopy_writer final : public writer {
 public:
-    explicit zerocopy_writer(const endpoint& where) : sender_(where) {}
-    std::span<std::byte> prepare(std::size_t n) override { return sender_.reserve(n); }
-    void commit() override { sender_.commit(); }
-    void close() override { sender_.close(); }
+    zerocopy_writer(const endpoint& where, bool streaming)
+        : sender_(where), streaming_(streaming) {}
+    std::span<std::byte> prepare(std::size_t n) override {
+        if (pending_ == max_messages || pending_bytes_ + n > max_bytes) flush();
+        if (pending_ != 0) {
+            std::error_code ec;
+            auto room = sender_.reserve(n, no_wait, ec); // behind the pending ones, or null
+            if (ec) throw error(ec, sender_.where().uri() + ": reserve");
+            if (room.data()) return note(room);
+            flush();
+        }
+        return note(sender_.reserve(n));
+    }
+    void commit() override {
+        if (!streaming_) flush();
+    }
+    void close() override {
+        flush();
+        sender_.close();
+    }
 
 private:
+    static constexpr std::size_t max_messages = 64;
+    static constexpr std::size_t max_bytes = 256u << 10;
+
+    std::span<std::byte> note(std::span<std::byte> room) {
+        ++pending_;
+        pending_bytes_ += room.size();
+        return room;
+    }
+    void flush() {
+        sender_.commit();
+        pending_ = 0;
+        pending_bytes_ = 0;
+    }
+
     shm::queue_sender sender_;
+    bool streaming_;
+    std::size_t pending_ = 0;
+    std::size_t pending_bytes_ = 0;
 };
 
 class zerocopy_reader final : public reader {
@@ -24,23 +59,26 @@ public:
     zerocopy_reader(const endpoint& where, const channel_options& options)
         : receiver_(where, options) {}
     std::optional<std::span<const std::byte>> receive() override {
-        if (viewing_) receiver_.release(); // the caller is done with the last view
-        bytes_view view;
-        viewing_ = receiver_.receive_view(view) == receive_status::message;
-        if (!viewing_) return std::nullopt;
-        return view;
+        if (next_ == views_.size()) { // the caller is done with the last views
+            if (receiver_.receive_views(views_, 1024) != receive_status::message)
+                return std::nullopt;
+            next_ = 0;
+        }
+        return views_[next_++];
     }
 
 private:
     shm::queue_receiver receiver_;
-    bool viewing_ = false;
+    std::vector<bytes_view> views_;
+    std::size_t next_ = 0;
 };
 
 class zerocopy_channel final : public channel {
 public:
-    zerocopy_channel(const config& setting, const lane_plan& plan) : lanes_(setting, plan) {}
+    zerocopy_channel(const config& setting, const lane_plan& plan)
+        : lanes_(setting, plan), streaming_(plan.streaming) {}
     std::unique_ptr<writer> open_writer(std::size_t lane) override {
-        return std::make_unique<zerocopy_writer>(lanes_.where(lane));
+        return std::make_unique<zerocopy_writer>(lanes_.where(lane), streaming_);
     }
     std::unique_ptr<reader> open_reader(std::size_t lane) override {
         return std::make_unique<zerocopy_reader>(lanes_.where(lane), lanes_.reader_options());
@@ -48,6 +86,7 @@ public:
 
 private:
     shm_lanes lanes_;
+    bool streaming_;
 };
 
 class zerocopy_transport final : public transport {

@@ -143,16 +143,16 @@ void queue_sender::publish(std::uint64_t records) noexcept {
 }
 
 void queue_sender::abandon_reservation() noexcept {
-    if (!reserved_) return;
-    reserved_ = false;
+    if (reserved_ == 0) return;
+    reserved_ = 0;
     attached_->unlock_producers(); // tail never moved: the claimed bytes stay invisible
 }
 
 bool queue_sender::may_send(std::size_t size, std::error_code& ec) const noexcept {
     if (!attached_->attached())
         ec = errc::closed;
-    else if (reserved_)
-        ec = errc::invalid_argument; // a reservation awaits commit: one at a time
+    else if (reserved_ != 0)
+        ec = errc::invalid_argument; // reservations await commit: one thing at a time
     else if (size > max_message())
         ec = errc::message_too_large;
     return !ec;
@@ -192,11 +192,18 @@ std::size_t queue_sender::do_send_batch(std::span<const bytes_view> messages, wa
 std::span<std::byte> queue_sender::reserve(std::size_t size, wait_duration wait,
                                            std::error_code& ec) {
     ec.clear();
+    if (reserved_ != 0) { // producers' lock held: the record goes behind the pending ones
+        if (size > max_message()) ec = errc::message_too_large;
+        std::byte* payload = ec ? nullptr : place(size);
+        if (!payload) return {};
+        ++reserved_;
+        return {payload, size};
+    }
     if (!may_send(size, ec)) return {};
-    std::byte* place = claim(size, wait, ec);
-    if (!place) return {};
-    reserved_ = true;
-    return {place, size};
+    std::byte* payload = claim(size, wait, ec);
+    if (!payload) return {};
+    reserved_ = 1;
+    return {payload, size};
 }
 
 std::span<std::byte> queue_sender::reserve(std::size_t size) {
@@ -204,9 +211,9 @@ std::span<std::byte> queue_sender::reserve(std::size_t size) {
 }
 
 void queue_sender::commit() noexcept {
-    if (!reserved_) return;
-    reserved_ = false;
-    publish(1);
+    if (reserved_ == 0) return;
+    publish(reserved_);
+    reserved_ = 0;
 }
 
 void queue_sender::do_close(std::error_code& ec) {
@@ -321,7 +328,7 @@ receive_status queue_receiver::claim(wait_duration wait, std::error_code& ec) {
 receive_status queue_receiver::do_receive(std::vector<std::byte>& message, wait_duration wait,
                                           std::error_code& ec) {
     ec.clear();
-    if (viewing_) release();
+    release();
     const auto status = claim(wait, ec);
     if (status != receive_status::message) return status;
     message.assign(claimed_.begin(), claimed_.end());
@@ -333,7 +340,7 @@ receive_status queue_receiver::do_receive(std::vector<std::byte>& message, wait_
 
 receive_status queue_receiver::do_receive_batch(message_batch& batch, std::size_t max,
                                                 wait_duration wait, std::error_code& ec) {
-    if (viewing_) release();
+    release();
     const auto status = claim(wait, ec);
     if (status != receive_status::message) return status;
     std::uint64_t taken = 0;
@@ -355,10 +362,10 @@ receive_status queue_receiver::do_receive_batch(message_batch& batch, std::size_
 receive_status queue_receiver::receive_view(bytes_view& view, wait_duration wait,
                                             std::error_code& ec) {
     ec.clear();
-    if (viewing_) release();
+    release();
     const auto status = claim(wait, ec);
     if (status != receive_status::message) return status;
-    viewing_ = true;
+    viewing_ = 1;
     view = claimed_;
     return status;
 }
@@ -367,10 +374,32 @@ receive_status queue_receiver::receive_view(bytes_view& view) {
     return or_throw(where(), [&](std::error_code& ec) { return receive_view(view, forever, ec); });
 }
 
+receive_status queue_receiver::receive_views(std::vector<bytes_view>& views, std::size_t max,
+                                             wait_duration wait, std::error_code& ec) {
+    ec.clear();
+    views.clear();
+    release();
+    const auto status = claim(wait, ec);
+    if (status != receive_status::message) return status;
+    std::uint64_t head = claimed_head_;
+    do {
+        views.push_back(claimed_);
+        head = claimed_head_;
+    } while (views.size() < max && find_record(head, ec));
+    viewing_ = views.size(); // claimed_head_ is past the last one lent
+    ec.clear();              // a malformed record after these is reported by the next call
+    return status;
+}
+
+receive_status queue_receiver::receive_views(std::vector<bytes_view>& views, std::size_t max) {
+    return or_throw(where(),
+                    [&](std::error_code& ec) { return receive_views(views, max, forever, ec); });
+}
+
 void queue_receiver::release() noexcept {
-    if (!viewing_) return;
-    viewing_ = false;
-    take_until(claimed_head_, 1);
+    if (viewing_ == 0) return;
+    take_until(claimed_head_, viewing_);
+    viewing_ = 0;
     attached_->unlock_consumers();
     attached_->control().not_full.notify_all();
 }

@@ -297,6 +297,53 @@ BOOST_AUTO_TEST_CASE(a_lent_view_stays_queued_until_released) {
     BOOST_TEST((got == pattern(20, 5)));
 }
 
+BOOST_AUTO_TEST_CASE(reservations_before_one_commit_are_published_together_in_order) {
+    queue_pair q("zero-copy-batch", small(1024, 200));
+    std::vector<std::vector<std::byte>> expected;
+    for (unsigned i = 0;; ++i) {
+        std::error_code ec;
+        auto room = q.producer.reserve(200, forever, ec);
+        BOOST_REQUIRE(!ec);
+        if (!room.data()) break; // no room behind the pending ones: at once, despite forever
+        expected.push_back(pattern(200, i));
+        std::copy(expected.back().begin(), expected.back().end(), room.begin());
+    }
+    BOOST_REQUIRE(expected.size() == 4u); // 208-byte records in a 1024-byte ring
+    BOOST_TEST(shm::inspect_segment(q.segment.name()).depth_messages == 0u); // none visible
+    std::error_code ec;
+    BOOST_TEST(!q.producer.reserve(201, forever, ec).data());
+    BOOST_TEST((ec == errc::message_too_large));
+    q.producer.commit();
+    BOOST_TEST(shm::inspect_segment(q.segment.name()).depth_messages == 4u);
+    std::vector<std::byte> got;
+    for (const auto& message : expected) {
+        BOOST_REQUIRE((q.consumer.try_receive(got) == receive_status::message));
+        BOOST_TEST((got == message));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(lent_views_stay_queued_until_one_release_takes_them_all) {
+    queue_pair q("views", small(1 << 16, 1000));
+    for (unsigned i = 0; i < 5; ++i)
+        q.producer.send(pattern(100 + i, i));
+    std::vector<bytes_view> views;
+    BOOST_REQUIRE((q.consumer.receive_views(views, 3) == receive_status::message));
+    BOOST_REQUIRE(views.size() == 3u);
+    for (unsigned i = 0; i < 3; ++i)
+        BOOST_TEST(
+            (std::vector<std::byte>(views[i].begin(), views[i].end()) == pattern(100 + i, i)));
+    BOOST_TEST(shm::inspect_segment(q.segment.name()).depth_messages == 5u);
+    q.consumer.release();
+    BOOST_TEST(shm::inspect_segment(q.segment.name()).depth_messages == 2u);
+    std::error_code ec;
+    BOOST_REQUIRE((q.consumer.receive_views(views, 10, no_wait, ec) == receive_status::message));
+    BOOST_TEST(views.size() == 2u);
+    BOOST_TEST((std::vector<std::byte>(views[1].begin(), views[1].end()) == pattern(104, 4)));
+    q.consumer.release();
+    BOOST_TEST((q.consumer.receive_views(views, 10, no_wait, ec) == receive_status::empty));
+    BOOST_TEST(views.empty());
+}
+
 BOOST_AUTO_TEST_CASE(dying_mid_reservation_or_mid_view_loses_and_wedges_nothing) {
     scratch_segment s("zero-copy-crash");
     const auto where = endpoint::parse(s.uri());
@@ -309,11 +356,12 @@ BOOST_AUTO_TEST_CASE(dying_mid_reservation_or_mid_view_loses_and_wedges_nothing)
                 shm::queue_sender doomed(where);
                 auto room = doomed.reserve(64); // holds the producers' lock
                 room[0] = std::byte{0x55};
+                doomed.reserve(64)[0] = std::byte{0x56}; // a second, never committed either
                 ::raise(SIGKILL);
             }
             shm::queue_receiver doomed(where);
-            bytes_view view;
-            doomed.receive_view(view); // holds the consumers' lock
+            std::vector<bytes_view> views;
+            doomed.receive_views(views, 2); // holds the consumers' lock
             ::raise(SIGKILL);
         }
         ::waitpid(child, nullptr, 0);

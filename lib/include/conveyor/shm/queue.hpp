@@ -33,11 +33,15 @@ public:
 
     // Zero copy: room for a message of exactly size bytes inside the queue, to be written
     // in place and published by commit(). Waits like send_for while the queue is full and
-    // returns an empty span if wait passes. Until commit, this sender holds the producers'
-    // lock: other producers wait, consumers do not.
+    // returns a span whose data() is null if wait passes. Until commit, this sender holds
+    // the producers' lock: other producers wait, consumers do not.
+    // Further calls before commit() reserve the records that follow, and commit() publishes
+    // them all at once. Such a call never waits (it holds the lock that a wait would need
+    // others to take): with no room behind the pending records it returns a null span;
+    // commit() and reserve again.
     std::span<std::byte> reserve(std::size_t size, wait_duration wait, std::error_code& ec);
     std::span<std::byte> reserve(std::size_t size); // waits while full; throws
-    // Publishes the reserved message; it becomes visible to consumers whole, at once.
+    // Publishes every reserved message; they become visible to consumers whole, at once.
     void commit() noexcept;
 
     std::size_t max_message() const noexcept override;
@@ -67,8 +71,8 @@ private:
     std::uint64_t cached_head_ = 0;  // a head seen earlier: free space is at least this much
     std::uint64_t pending_tail_ = 0; // tail after the claimed record, until published
     std::uint64_t room_needed_ = 0;  // bytes the last place() that failed needed
-    bool reserved_ = false;
-    detail::spin_state spin_; // a claim awaits commit(), producers' lock held
+    std::uint64_t reserved_ = 0;     // records awaiting commit(); producers' lock held if any
+    detail::spin_state spin_;
 };
 
 // A consumer attached to shm://NAME, creating the segment when it does not exist.
@@ -86,7 +90,12 @@ public:
     // consumer that dies holding a view leaves the message for the next consumer.
     receive_status receive_view(bytes_view& view, wait_duration wait, std::error_code& ec);
     receive_status receive_view(bytes_view& view); // waits; throws
-    // Takes the lent message off the queue.
+    // Zero copy, many at once: lends the oldest messages, up to max of them, oldest first,
+    // in the same terms as receive_view; one release() takes them all.
+    receive_status receive_views(std::vector<bytes_view>& views, std::size_t max,
+                                 wait_duration wait, std::error_code& ec);
+    receive_status receive_views(std::vector<bytes_view>& views, std::size_t max); // waits
+    // Takes the lent messages off the queue.
     void release() noexcept;
 
     std::size_t max_message() const noexcept override;
@@ -116,8 +125,8 @@ private:
     std::uint64_t cached_tail_ = 0;  // a tail seen earlier: records up to it are committed
     std::uint64_t claimed_head_ = 0; // head once the claimed record is taken
     bytes_view claimed_;             // the claimed record's payload, in the ring
-    bool viewing_ = false;
-    detail::spin_state spin_; // a view is lent, consumers' lock held
+    std::uint64_t viewing_ = 0;      // messages lent; consumers' lock held if any
+    detail::spin_state spin_;
 };
 
 } // namespace conveyor::shm
