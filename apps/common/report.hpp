@@ -7,7 +7,8 @@
 
 namespace conveyor::cli {
 
-// "VERB N messages, B bytes in S s: X msgs/s, Y MB/s" (MB = 10^6 bytes).
+// "VERB N messages, B bytes in S s: X msgs/s, Y MB/s" (MB = 10^6 bytes); "-" for the rates
+// when S is under a millisecond.
 std::string throughput_line(const char* verb, std::uint64_t messages, std::uint64_t bytes,
                             std::chrono::steady_clock::duration elapsed);
 

@@ -83,8 +83,8 @@ private:
 
     void report_if_asked() {
         if (!signals_.take_report_request()) return;
-        std::cerr << "conveyor-consumer: so far " << meter_.line("received") << '\n';
-        if (s_.verify) std::cerr << stream_verifier::describe(verified()) << '\n';
+        std::cerr << "conveyor-consumer: so far " + meter_.line("received") + '\n';
+        if (s_.verify) std::cerr << stream_verifier::describe(verified()) + '\n';
     }
 
     int take_all() {
@@ -144,10 +144,10 @@ private:
     }
 
     void report() const {
-        std::cerr << meter_.line("received") << '\n';
+        std::cerr << meter_.line("received") + '\n'; // one write: a producer may print beside it
         if (!s_.verify) return;
         const auto summary = verified();
-        std::cerr << stream_verifier::describe(summary) << '\n';
+        std::cerr << stream_verifier::describe(summary) + '\n';
         if (summary.out_of_order != 0)
             std::cerr << summary.out_of_order
                       << " messages arrived out of their producer's order\n";

@@ -70,7 +70,7 @@ public:
         out_ = open_sender(s_.where, s_.channel);
         int status = s_.generate > 0 ? generate() : forward_stdin();
         if (status == cli::exit_ok) out_->close();
-        std::cerr << meter_.line("sent") << '\n';
+        std::cerr << meter_.line("sent") + '\n'; // one write: a consumer may print beside it
         if (signals_.stop_requested())
             std::cerr << "conveyor-producer: stopped by signal " << signals_.stop_signal()
                       << "; stream closed\n";
@@ -86,7 +86,7 @@ private:
 
     void report_if_asked() {
         if (signals_.take_report_request())
-            std::cerr << "conveyor-producer: so far " << meter_.line("sent") << '\n';
+            std::cerr << "conveyor-producer: so far " + meter_.line("sent") + '\n';
     }
 
     // Sends one message, honouring --rate and --timeout, and looking at the signals while
