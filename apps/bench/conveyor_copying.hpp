@@ -35,12 +35,15 @@ public:
     explicit batching_writer(std::unique_ptr<conveyor::sender> sender)
         : sender_(std::move(sender)) {}
     std::span<std::byte> prepare(std::size_t n) override {
-        ends_.push_back(storage_.size() + n);
-        storage_.resize(storage_.size() + n);
-        return {storage_.data() + storage_.size() - n, n};
+        if (used_ + n > storage_.size())
+            storage_.resize(used_ + n); // grows, never zero-fills again
+        const std::span<std::byte> room(storage_.data() + used_, n);
+        used_ += n;
+        ends_.push_back(used_);
+        return room;
     }
     void commit() override {
-        if (ends_.size() == max_messages || storage_.size() >= max_bytes) flush();
+        if (ends_.size() == max_messages || used_ >= max_bytes) flush();
     }
     void close() override {
         flush();
@@ -57,12 +60,13 @@ private:
             views_.emplace_back(storage_.data() + begin, ends_[i] - begin);
         for (std::size_t sent = 0; sent < views_.size();)
             sent += sender_->send_batch(std::span(views_).subspan(sent), forever);
-        storage_.clear();
+        used_ = 0;
         ends_.clear();
     }
 
     std::unique_ptr<conveyor::sender> sender_;
     std::vector<std::byte> storage_;
+    std::size_t used_ = 0; // bytes of storage_ holding messages not yet sent
     std::vector<std::size_t> ends_;
     std::vector<bytes_view> views_;
 };
