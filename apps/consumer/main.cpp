@@ -6,6 +6,7 @@
 #include "common/report.hpp"
 #include "common/stop_signals.hpp"
 
+#include <conveyor/codec/envelope.hpp>
 #include <conveyor/codec/generated_xdr.hpp>
 #include <conveyor/error.hpp>
 #include <conveyor/generated_message.hpp>
@@ -109,6 +110,7 @@ private:
                 const std::optional<bytes_view> taken =
                     s_.xdr ? unwrap(message, before + i + 1) : std::optional<bytes_view>(message);
                 if (s_.verify) verifier_.observe(taken.value_or(bytes_view{})); // corrupt if empty
+                if (s_.verify && !s_.xdr && !hinted_xdr_) hint_if_typed(message, before + i + 1);
                 if (!s_.quiet && taken && !out_.append(*taken)) return output_failed();
             }
         }
@@ -123,10 +125,25 @@ private:
         std::string why;
         decode_generated(wire, unwrapped_, ec, why);
         if (!ec) return unwrapped_;
+        // A raw generated message's first word, part of its producer id, is no envelope format.
+        if (ec == errc::unsupported_format) why += " (is the producer running with --format xdr?)";
         if (++undecodable_ <= max_reported)
             std::cerr << "conveyor-consumer: " << s_.where.uri() << ": message " << number << ": "
                       << why << '\n';
         return std::nullopt;
+    }
+
+    // A raw consumer counts every message of an xdr producer corrupt: says why, once. Such a
+    // message never passes the raw checks (its length and CRC are elsewhere), so any whose
+    // envelope opens with the generated type id is one. Opening costs a word's compare on
+    // anything else, and never throws.
+    void hint_if_typed(bytes_view message, std::uint64_t number) {
+        std::error_code ec;
+        const envelope e = open_envelope(message, ec);
+        if (ec || e.type_id != generated_message_type_id) return;
+        hinted_xdr_ = true;
+        std::cerr << "conveyor-consumer: " << s_.where.uri() << ": message " << number
+                  << " looks like a typed XDR message; run with --format xdr\n";
     }
 
     int stopped() const {
@@ -144,6 +161,9 @@ private:
     }
 
     void report() const {
+        if (undecodable_ > max_reported)
+            std::cerr << "conveyor-consumer: " << s_.where.uri() << ": ... and "
+                      << undecodable_ - max_reported << " more undecodable messages\n";
         std::cerr << meter_.line("received") + '\n'; // one write: a producer may print beside it
         if (!s_.verify) return;
         const auto summary = verified();
@@ -161,7 +181,8 @@ private:
     static constexpr std::uint64_t max_reported = 10; // undecodable messages named on stderr
     std::vector<std::byte> unwrapped_;
     std::uint64_t undecodable_ = 0;
-    bool finished_ = false; // take_all has returned
+    bool hinted_xdr_ = false; // hint_if_typed has spoken
+    bool finished_ = false;   // take_all has returned
     cli::throughput_meter meter_;
 };
 

@@ -1,5 +1,5 @@
 // conveyor-producer and conveyor-consumer with --format xdr, as users run them: a verified
-// stream of typed messages, and a bad message named by the consumer.
+// stream of typed messages, a bad message named by the consumer, mismatched formats explained.
 #include "support/apps.hpp"
 #include "support/child_process.hpp"
 #include "support/temporary_names.hpp"
@@ -53,6 +53,31 @@ BOOST_AUTO_TEST_CASE(a_corrupt_or_raw_message_is_named_and_fails_verification) {
     BOOST_TEST(contains(result.err, "received 3 messages from 1 producers: 2 lost, 0 duplicated, "
                                     "2 corrupt"),
                result.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_raw_consumer_of_xdr_messages_is_told_to_use_format_xdr) {
+    scratch_segment s("xdrtoraw");
+    const auto producer = run(producer_app, {s.uri(), "--generate", "3", "--format", "xdr"});
+    BOOST_TEST(producer.status == 0, producer.err);
+    const auto consumer = run(consumer_app, {s.uri(), "--verify", "--quiet"});
+    BOOST_TEST(consumer.status == 1, consumer.err);
+    const std::string hint = "message 1 looks like a typed XDR message; run with --format xdr";
+    BOOST_TEST(contains(consumer.err, hint), consumer.err);
+    BOOST_TEST(consumer.err.find("looks like") == consumer.err.rfind("looks like"), consumer.err);
+}
+
+BOOST_AUTO_TEST_CASE(an_xdr_consumer_of_raw_messages_asks_about_the_producer_and_counts_the_rest) {
+    scratch_segment s("rawtoxdr");
+    const auto producer = run(producer_app, {s.uri(), "--generate", "13"});
+    BOOST_TEST(producer.status == 0, producer.err);
+    const auto consumer = run(consumer_app, {s.uri(), "--verify", "--quiet", "--format", "xdr"});
+    BOOST_TEST(consumer.status == 1, consumer.err);
+    BOOST_TEST(contains(consumer.err, "message 10: typed message in envelope format"),
+               consumer.err);
+    BOOST_TEST(contains(consumer.err, "(is the producer running with --format xdr?)"),
+               consumer.err);
+    BOOST_TEST(!contains(consumer.err, "message 11:"), consumer.err);
+    BOOST_TEST(contains(consumer.err, "... and 3 more undecodable messages"), consumer.err);
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_format_or_a_size_beyond_the_envelope_is_a_usage_error) {

@@ -4,16 +4,22 @@
 #include <conveyor/error.hpp>
 
 #include <boost/serialization/array.hpp>
+#include <boost/serialization/list.hpp>
 #include <boost/serialization/map.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/unique_ptr.hpp>
+#include <boost/serialization/unordered_map.hpp>
+#include <boost/serialization/unordered_set.hpp>
 #include <boost/serialization/vector.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <array>
 #include <cmath>
+#include <list>
 #include <map>
 #include <memory>
+#include <unordered_map>
+#include <unordered_set>
 
 using namespace conveyor;
 
@@ -74,6 +80,32 @@ struct node {
     template <class Archive> void serialize(Archive& ar, unsigned) { ar& value& next; }
 };
 
+// Read through a pointer, so tracked: kept apart from the quotes, which are not.
+struct pointed_quote {
+    std::int32_t price = 0;
+    template <class Archive> void serialize(Archive& ar, unsigned) { ar& price; }
+};
+
+// Two quote_v1 by value, then a bare pointer (a unique_ptr would bring a preamble of its
+// own) to a class at a higher version: the target's preamble comes after a quote_v1 whose
+// version was not read again.
+struct quotes_and_pointer {
+    quote_v1 first, second;
+    std::unique_ptr<pointed_quote> newer;
+    template <class Archive> void serialize(Archive& ar, unsigned) {
+        ar& first& second;
+        pointed_quote* target = newer.get();
+        ar& target;
+        if (target != newer.get()) newer.reset(target);
+    }
+};
+
+struct blob_then_list {
+    std::vector<char> blob;
+    std::list<std::int32_t> numbers;
+    template <class Archive> void serialize(Archive& ar, unsigned) { ar& blob& numbers; }
+};
+
 template <class T> std::error_code read_error(const std::vector<std::byte>& in, xdr_mode mode) {
     T value{};
     std::error_code ec;
@@ -85,6 +117,7 @@ template <class T> std::error_code read_error(const std::vector<std::byte>& in, 
 
 BOOST_CLASS_VERSION(quote_v1, 1)
 BOOST_CLASS_VERSION(quote_v2, 2)
+BOOST_CLASS_VERSION(pointed_quote, 2)
 
 BOOST_AUTO_TEST_SUITE(xdr_archive)
 
@@ -140,6 +173,34 @@ BOOST_AUTO_TEST_CASE(class_info_mode_lets_a_newer_reader_see_the_writers_version
     BOOST_TEST(back.seen_version == 1u);
     BOOST_TEST(back.price == 42);
     BOOST_TEST(back.size == -1);
+}
+
+BOOST_AUTO_TEST_CASE(class_info_mode_refuses_a_version_newer_than_this_programs) {
+    // quote_v2 and quote_v1 stand for one class at two versions: write 2, read as 1
+    quote_v1 back;
+    BOOST_CHECK_EXCEPTION(
+        from_xdr(encode(quote_v2{42, 9, 0}, xdr_mode::class_info), back, xdr_mode::class_info),
+        error, [](const error& e) {
+            return e.code() == errc::corrupt_data &&
+                   std::string(e.what()).find("class version 2 is newer than this program's 1") !=
+                       std::string::npos;
+        });
+    BOOST_TEST(read_error<std::vector<quote_v1>>(
+                   encode(std::vector<quote_v2>{{1, 2, 0}}, xdr_mode::class_info),
+                   xdr_mode::class_info) == errc::corrupt_data);
+    quote_v2 same;
+    from_xdr(encode(quote_v2{42, 9, 0}, xdr_mode::class_info), same, xdr_mode::class_info);
+    BOOST_TEST(same.size == 9);
+}
+
+BOOST_AUTO_TEST_CASE(a_pointers_target_is_not_held_to_the_version_of_the_class_before_it) {
+    quotes_and_pointer value{{1}, {2}, std::make_unique<pointed_quote>(pointed_quote{3})};
+    const auto stream = encode(value, xdr_mode::class_info);
+    quotes_and_pointer back;
+    xdr_iarchive trusting(stream, xdr_mode::class_info, xdr_source::trusted);
+    trusting >> back;
+    BOOST_REQUIRE(back.newer);
+    BOOST_TEST(back.newer->price == 3);
 }
 
 BOOST_AUTO_TEST_CASE(pure_mode_reads_a_class_as_the_version_this_program_has) {
@@ -206,6 +267,41 @@ BOOST_AUTO_TEST_CASE(a_forged_count_is_refused_before_anything_is_allocated) {
     BOOST_TEST(read_error<std::vector<std::byte>>(huge, xdr_mode::pure) == errc::corrupt_data);
     using table = std::map<int, int>;
     BOOST_TEST(read_error<table>(huge, xdr_mode::pure) == errc::corrupt_data);
+}
+
+BOOST_AUTO_TEST_CASE(an_opaque_arrays_bound_does_not_carry_over_to_the_next_collection) {
+    // an empty vector<char>, then a list claiming 8 elements where 8 bytes hold only 2
+    const auto forged = bytes({0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 2});
+    blob_then_list back;
+    BOOST_CHECK_EXCEPTION(from_xdr(forged, back, xdr_mode::pure), error, [](const error& e) {
+        return std::string(e.what()).find("a collection of 8 elements in 8 bytes") !=
+               std::string::npos;
+    });
+}
+
+BOOST_AUTO_TEST_CASE(unordered_containers_are_count_and_elements_in_pure_mode) {
+    const std::unordered_map<std::int32_t, std::int32_t> map{{1, 2}};
+    BOOST_TEST(encode(map) == bytes({0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2}));
+    const std::unordered_set<std::string> set{"a", "bc", "def"};
+    for (auto mode : {xdr_mode::pure, xdr_mode::class_info}) {
+        std::unordered_map<std::int32_t, std::int32_t> map_back;
+        from_xdr(encode(map, mode), map_back, mode);
+        BOOST_TEST((map_back == map));
+        std::unordered_set<std::string> set_back;
+        from_xdr(encode(set, mode), set_back, mode);
+        BOOST_TEST((set_back == set));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_forged_bucket_count_sizes_nothing) {
+    // class_info mode keeps Boost's bucket count, after the count: make it 0xffffffff
+    auto stream = encode(std::unordered_set<std::int32_t>{5}, xdr_mode::class_info);
+    BOOST_REQUIRE(stream.size() > 16u);
+    std::fill(stream.begin() + 12, stream.begin() + 16, std::byte{0xff});
+    std::unordered_set<std::int32_t> back;
+    from_xdr(stream, back, xdr_mode::class_info);
+    BOOST_TEST(back.count(5) == 1u);
+    BOOST_TEST(back.bucket_count() < 1000u);
 }
 
 BOOST_AUTO_TEST_CASE(bad_bools_padding_and_left_over_bytes_are_corrupt) {

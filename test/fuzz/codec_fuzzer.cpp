@@ -5,14 +5,20 @@
 #include <conveyor/codec/xdr_archive.hpp>
 
 #include <boost/serialization/array.hpp>
+#include <boost/serialization/list.hpp>
 #include <boost/serialization/map.hpp>
+#include <boost/serialization/set.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/unique_ptr.hpp>
+#include <boost/serialization/unordered_map.hpp>
 #include <boost/serialization/vector.hpp>
 
 #include <array>
+#include <list>
 #include <map>
 #include <memory>
+#include <set>
+#include <unordered_map>
 
 namespace {
 
@@ -45,6 +51,20 @@ struct sample {
     }
 };
 
+// Collections built node by node, and a class past version 0 (whose version a class_info
+// stream must not exceed): apart from sample, so that its seeds still read whole.
+struct versioned {
+    std::vector<char> bytes; // its opaque bound must not carry over to the list
+    std::list<std::int32_t> numbers;
+    std::set<std::string> names;
+    std::unordered_map<std::int32_t, leaf> by_id;
+    std::int32_t added = 0; // from version 2
+    template <class Archive> void serialize(Archive& ar, unsigned version) {
+        ar& bytes& numbers& names& by_id;
+        if (version >= 2) ar& added;
+    }
+};
+
 template <class T> void read(conveyor::bytes_view in, conveyor::xdr_mode mode) {
     T value;
     std::error_code ec;
@@ -52,6 +72,8 @@ template <class T> void read(conveyor::bytes_view in, conveyor::xdr_mode mode) {
 }
 
 } // namespace
+
+BOOST_CLASS_VERSION(versioned, 2)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const conveyor::bytes_view in(reinterpret_cast<const std::byte*>(data), size);
@@ -63,6 +85,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     read<sample>(payload, conveyor::xdr_mode::pure);
     read<sample>(payload, conveyor::xdr_mode::class_info);
     read<chain>(payload, conveyor::xdr_mode::class_info);
+    read<versioned>(payload, conveyor::xdr_mode::pure);
+    read<versioned>(payload, conveyor::xdr_mode::class_info);
     std::vector<std::byte> message;
     std::string why;
     conveyor::decode_generated(in, message, ec, why);

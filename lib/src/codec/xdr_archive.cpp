@@ -11,6 +11,7 @@
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 namespace conveyor {
 namespace {
@@ -21,6 +22,11 @@ constexpr std::size_t padding(std::size_t size) noexcept {
 
 [[noreturn]] void corrupt(const std::string& why) {
     throw error(make_error_code(errc::corrupt_data), "XDR data: " + why);
+}
+
+// The name boost/serialization/unordered_collections_*_imp.hpp give the bucket count.
+bool is_bucket_count(const char* name) noexcept {
+    return name != nullptr && std::strcmp(name, "bucket_count") == 0;
 }
 
 std::uint32_t checked_length(std::size_t size, const char* what) {
@@ -119,6 +125,12 @@ void xdr_oarchive::save(const boost::serialization::item_version_type& v) {
     if (mode_ == xdr_mode::class_info) put_u32(v);
 }
 
+// class_info mode keeps it, so that the layout stays Boost's; readers ignore it.
+void xdr_oarchive::save_override(
+    const boost::serialization::nvp<const boost::serialization::collection_size_type>& t) {
+    if (mode_ == xdr_mode::class_info || !is_bucket_count(t.name())) save(t.const_value());
+}
+
 // ---- reading ----
 
 xdr_iarchive::xdr_iarchive(bytes_view in, xdr_mode mode, xdr_source source)
@@ -185,8 +197,19 @@ void xdr_iarchive::refuse_unless_trusted(const char* what) const {
         corrupt(std::string(what) + " in data from an untrusted source");
 }
 
+// Boost 1.81 no longer refuses a version newer than the program's (iserializer.hpp has the
+// check under #if 0), and a serialize() that does not know the newer layout misreads it.
 void xdr_iarchive::load(boost::archive::version_type& v) {
-    v = boost::archive::version_type(mode_ == xdr_mode::class_info ? get_u32() : pending_version_);
+    const auto ours = std::exchange(pending_version_, std::nullopt);
+    if (mode_ == xdr_mode::pure) {
+        v = boost::archive::version_type(ours.value_or(0));
+        return;
+    }
+    const std::uint32_t theirs = get_u32();
+    if (ours && theirs > *ours)
+        corrupt("class version " + std::to_string(theirs) + " is newer than this program's " +
+                std::to_string(*ours));
+    v = boost::archive::version_type(theirs);
 }
 
 void xdr_iarchive::load(boost::archive::tracking_type& t) {
@@ -196,6 +219,7 @@ void xdr_iarchive::load(boost::archive::tracking_type& t) {
 
 void xdr_iarchive::load(boost::archive::class_id_type& id) {
     refuse_unless_trusted("pointers");
+    pending_version_.reset(); // a preamble that follows is the target's, of a class unknown here
     std::int32_t value = 0;
     load(value);
     // Boost's class ids are 16-bit; -1 is its null pointer.
@@ -227,8 +251,10 @@ void xdr_iarchive::load(boost::archive::class_name_type& name) {
 }
 
 void xdr_iarchive::load(boost::serialization::collection_size_type& count) {
+    // The next collection may be of wider elements: an opaque array's bound must not stay.
+    const std::size_t element_bytes = std::exchange(element_bytes_, default_element_bytes);
     const std::uint32_t value = get_u32();
-    if (value > remaining() / element_bytes_)
+    if (value > remaining() / element_bytes)
         corrupt("a collection of " + std::to_string(value) + " elements in " +
                 std::to_string(remaining()) + " bytes");
     count = boost::serialization::collection_size_type(value);
@@ -238,14 +264,26 @@ void xdr_iarchive::load(boost::serialization::item_version_type& v) {
     v = boost::serialization::item_version_type(mode_ == xdr_mode::class_info ? get_u32() : 0);
 }
 
+// Boost rehashes to the count it is given: 0 lets the table grow with the elements instead.
+void xdr_iarchive::load_override(
+    const boost::serialization::nvp<boost::serialization::collection_size_type>& t) {
+    if (!is_bucket_count(t.name())) {
+        load(t.value());
+        return;
+    }
+    if (mode_ == xdr_mode::class_info) get_u32();
+    t.value() = boost::serialization::collection_size_type(0);
+}
+
 namespace detail {
 
 void throw_left_over(std::size_t bytes) {
     corrupt(std::to_string(bytes) + " bytes left over after the value");
 }
 
-// A read fails by conveyor::error from the archive, or by Boost's own exceptions (unknown
-// class names, versions newer than this program's); all of them mean the bytes are wrong.
+// A read fails by conveyor::error from the archive (versions newer than this program's among
+// them), or by Boost's own exceptions (unknown class names); all of them mean the bytes are
+// wrong.
 void translate_read_failure(std::error_code& ec) {
     try {
         throw;

@@ -14,11 +14,16 @@
 namespace conveyor {
 
 // The id T travels under. Give each message type its own with CONVEYOR_MESSAGE_TYPE; ids
-// from 0xffff0000 up are conveyor's own.
+// from first_reserved_type_id up are conveyor's own (generated_message_type_id among them).
 template <class T> struct message_type;
+inline constexpr std::uint32_t first_reserved_type_id = 0xffff0000;
 
 #define CONVEYOR_MESSAGE_TYPE(T, ID)                                                               \
-    template <> struct conveyor::message_type<T> { static constexpr std::uint32_t id = ID; }
+    template <> struct conveyor::message_type<T> {                                                 \
+        static constexpr std::uint32_t id = ID;                                                    \
+        static_assert(id < conveyor::first_reserved_type_id,                                       \
+                      "CONVEYOR_MESSAGE_TYPE: ids from 0xffff0000 up are conveyor's own");         \
+    }
 
 // Receives typed messages of any type: look at type_id() (or is<T>()), then decode.
 class envelope_receiver {

@@ -112,6 +112,12 @@ private:
     void save(const boost::serialization::collection_size_type& count);
     void save(const boost::serialization::item_version_type& v);
 
+    // Boost writes an unordered container's bucket count, a hint for the reader's hash table,
+    // between its count and its elements; only its name tells it from a count. Pure XDR has
+    // no place for it.
+    void save_override(
+        const boost::serialization::nvp<const boost::serialization::collection_size_type>& t);
+
     void put_u32(std::uint32_t value);
     void put_u64(std::uint64_t value);
     [[noreturn]] void refuse_in_pure_mode(const char* what) const;
@@ -147,11 +153,13 @@ private:
             *this >> elements;
             return;
         } else {
-            // A pure stream carries no versions: a class is read as the version this program
-            // has; its preamble asks for it right after this.
+            // This program's version of the class, for its preamble, which Boost reads right
+            // after this: a pure stream carries none, and a class_info one must not be newer.
             if constexpr (boost::serialization::implementation_level<T>::value ==
                           boost::serialization::object_class_info)
-                pending_version_ = boost::serialization::version<T>::value;
+                // (a copy: BOOST_CLASS_VERSION's value has no definition to bind a reference to)
+                pending_version_ =
+                    static_cast<unsigned int>(boost::serialization::version<T>::value);
             // A vector's count is checked against the bytes left before the vector is sized,
             // so that a forged count cannot make the reader allocate without bound: every
             // element takes 4 bytes or more, but for byte arrays, 1.
@@ -190,6 +198,9 @@ private:
     void load(boost::archive::class_name_type& name);
     void load(boost::serialization::collection_size_type& count);
     void load(boost::serialization::item_version_type& v);
+    // The bucket count (see xdr_oarchive): never believed, so a forged one sizes nothing.
+    void
+    load_override(const boost::serialization::nvp<boost::serialization::collection_size_type>& t);
 
     std::uint32_t get_u32();
     std::uint64_t get_u64();
@@ -201,8 +212,13 @@ private:
     std::size_t at_ = 0;
     xdr_mode mode_;
     xdr_source source_;
-    unsigned int pending_version_ = 0;
-    std::size_t element_bytes_ = 4;
+    // This program's version of the class whose preamble comes next; none when that is a
+    // pointer's target, whose class only the stream names.
+    std::optional<unsigned int> pending_version_;
+    // The fewest bytes an element of the collection whose count comes next takes; set for
+    // that one count only.
+    static constexpr std::size_t default_element_bytes = 4;
+    std::size_t element_bytes_ = default_element_bytes;
 };
 
 // Replaces out with value in XDR.
