@@ -26,18 +26,24 @@ int run_app(int argc, char** argv, const app_description& app,
         std::cerr << app.name << ": " << e.what() << "\n(see " << app.name << " --help)\n";
         return exit_usage;
     } catch (const error& e) {
-        if (e.code() == errc::peer_gone) {
-            std::cerr << app.name << ": " << e.what() << " (consumer went away)\n";
-            return exit_peer_gone;
-        }
-        std::cerr << app.name << ": " << e.what();
-        if (e.code() == errc::corrupt_data)
-            std::cerr << " (a damaged or truncated frame, or plain text: --lines reads text)";
-        std::cerr << '\n';
-        const bool caller_asked_wrong =
-            e.code() == errc::invalid_argument || e.code() == errc::message_too_large;
-        return caller_asked_wrong ? exit_usage : exit_failure;
+        return report_failure(app.name, e);
     }
+}
+
+int report_failure(const char* app, const error& e, std::size_t max_message) {
+    std::string line = std::string(app) + ": " + e.what();
+    if (e.code() == errc::corrupt_data)
+        line += " (a damaged or truncated frame, or plain text: --lines reads text)";
+    if (e.code() == errc::message_too_large && max_message > 0)
+        line += ": " + std::to_string(max_message) +
+                " bytes here (give both sides the same --max-message)";
+    else if (e.code() == errc::message_too_large)
+        line += " (give both sides the same --max-message)";
+    std::cerr << line + '\n'; // one write: another app may print beside it
+    if (e.code() == errc::peer_gone) return exit_peer_gone;
+    const bool caller_asked_wrong =
+        e.code() == errc::invalid_argument || e.code() == errc::message_too_large;
+    return caller_asked_wrong ? exit_usage : exit_failure;
 }
 
 } // namespace conveyor::cli

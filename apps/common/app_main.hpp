@@ -5,7 +5,12 @@
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/variables_map.hpp>
 
+#include <cstddef>
 #include <functional>
+
+namespace conveyor {
+class error;
+}
 
 namespace conveyor::cli {
 
@@ -14,6 +19,10 @@ struct app_description {
     const char* description; // paragraphs for --help, after the usage line
     const char* example;     // one command line
 };
+
+// Prints a failure of the channel as one line on stderr, with a hint where one helps, and
+// returns its exit code. max_message: the app's channel's, when it has one open.
+int report_failure(const char* app, const error& e, std::size_t max_message = 0);
 
 // Runs body with the parsed options; the positional argument is "endpoint".
 int run_app(int argc, char** argv, const app_description& app,

@@ -76,8 +76,8 @@ void add_channel_options(po::options_description& options) {
         "(e.g. --max-message 1M --capacity 8M)")(
         "mode", po::value<std::string>()->value_name("OCTAL")->default_value("0600"),
         "permission bits of a segment or FIFO this call creates")(
-        "lines", "fifo:// and pipe:: newline-delimited text instead of frames, to talk with "
-                 "ordinary tools (echo, cat)");
+        "lines", "on fifo:// and pipe: only, newline-delimited text instead of frames, to "
+                 "talk with ordinary tools (echo, cat)");
 }
 
 channel_options read_channel_options(const po::variables_map& values) {

@@ -19,9 +19,10 @@ struct throughput_meter {
     std::chrono::steady_clock::time_point first = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point last = first;
 
-    // Marks the start of the first transfer; later calls change nothing.
+    // Marks the start of the first transfer; later calls change nothing. Moves last along
+    // with first, so that the time is never negative when nothing moves after all.
     void starting() noexcept {
-        if (messages == 0) first = std::chrono::steady_clock::now();
+        if (messages == 0) last = first = std::chrono::steady_clock::now();
     }
     // Accounts messages that moved just now.
     void moved(std::uint64_t count, std::uint64_t byte_count) noexcept {

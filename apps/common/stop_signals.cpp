@@ -36,14 +36,17 @@ struct stop_signals::runner {
 };
 
 stop_signals::stop_signals(const char* app) : runner_(std::make_unique<runner>()) {
+    // Runs on the handlers' thread only, one call at a time: it alone writes stop_.
     auto stop = [this, app](int signal) {
-        int none = 0;
         // A second request means the user will not wait for the graceful path.
-        if (!stop_.compare_exchange_strong(none, signal)) std::_Exit(128 + signal);
-        // write(2), not std::cerr: the app's thread may be writing to stderr right now.
+        if (stop_.load(std::memory_order_relaxed) != 0) std::_Exit(128 + signal);
+        // write(2), not std::cerr: the app's thread may be writing to stderr right now. The
+        // line goes out before the stop is published: the app prints its summary once it
+        // sees the stop, and the two lines then never interleave.
         const std::string line = std::string(app) + ": signal " + std::to_string(signal) +
                                  ": stopping; send it again to stop at once\n";
         [[maybe_unused]] const auto ignored = ::write(STDERR_FILENO, line.data(), line.size());
+        stop_.store(signal, std::memory_order_relaxed); // the write(2) has returned already
     };
     runner_->handlers.on(SIGINT, stop);
     runner_->handlers.on(SIGTERM, stop);

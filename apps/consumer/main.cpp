@@ -41,10 +41,19 @@ public:
 
     int run() {
         in_ = open_receiver(s_.where, s_.channel);
-        int status = take_all();
+        int status = cli::exit_ok;
+        std::optional<error> failure;
+        try {
+            status = take_all();
+        } catch (const error& e) {
+            // The messages taken before a damaged frame are good: write them out and say
+            // how many there were before the cause.
+            failure = e;
+        }
         finished_ = true;
-        if (!out_.flush() && status == cli::exit_ok) status = output_failed();
+        if (!out_.flush() && status == cli::exit_ok && !failure) status = output_failed();
         report();
+        if (failure) return cli::report_failure("conveyor-consumer", *failure, in_->max_message());
         if (status != cli::exit_ok) return status;
         if (!s_.verify) return undecodable_ == 0 ? cli::exit_ok : cli::exit_verify_failed;
         return verified().ok() ? cli::exit_ok : cli::exit_verify_failed;
@@ -74,11 +83,13 @@ private:
         }
     }
 
-    // Stopped by a signal, the rest of the stream is the next consumer's, not lost; so is,
-    // mid-stream, what has not arrived yet.
+    // Mid-stream, what has not arrived yet is not lost. Stopped by a signal, the rest of an
+    // shm:// stream stays for the next consumer; a pipe or FIFO keeps nothing without a
+    // reader, so there the rest is lost.
     stream_verifier::summary verified() const {
         auto summary = verifier_.result();
-        if (signals_.stop_requested() || !finished_) summary.lost = 0;
+        const bool rest_kept = signals_.stop_requested() && s_.where.kind() == scheme::shm;
+        if (rest_kept || !finished_) summary.lost = 0;
         return summary;
     }
 
@@ -98,7 +109,7 @@ private:
             if (status == receive_status::end_of_stream) return cli::exit_ok;
             if (signals_.stop_requested() && status == receive_status::empty) return stopped();
             if (status == receive_status::empty) {
-                std::cerr << "conveyor-consumer: " << s_.where.uri() << ": no message for "
+                std::cerr << "conveyor-consumer: " << in_->describe() << ": no message for "
                           << s_.timeout << " s; giving up\n";
                 return cli::exit_timed_out;
             }
@@ -147,16 +158,26 @@ private:
     }
 
     int stopped() const {
-        std::cerr << "conveyor-consumer: stopped by signal " << signals_.stop_signal() << " after "
-                  << meter_.messages << " messages; the rest stays in " << s_.where.uri() << '\n';
+        std::string line = "conveyor-consumer: stopped by signal " +
+                           std::to_string(signals_.stop_signal()) + " after " +
+                           std::to_string(meter_.messages) + " messages; ";
+        if (s_.where.kind() == scheme::shm)
+            line += "the rest stays in " + s_.where.uri() + " for the next consumer";
+        else if (s_.where.kind() == scheme::fifo)
+            line += "what " + s_.where.uri() +
+                    " still holds is lost once its last reader closes, and its producers "
+                    "get 'consumer went away'";
+        else
+            line += "what the pipe still holds is lost with it";
+        std::cerr << line + '\n';
         return cli::exit_ok;
     }
 
     // Messages taken but not written are lost: the queue has already handed them out.
     int output_failed() const {
         std::cerr << "conveyor-consumer: writing standard output: " << out_.failure().message()
-                  << "; stopped taking messages from " << s_.where.uri() << " (" << out_.unwritten()
-                  << " taken but not written)\n";
+                  << "; stopped taking messages from " << in_->describe() << " ("
+                  << out_.unwritten() << " taken but not written)\n";
         return cli::exit_failure;
     }
 
@@ -213,6 +234,10 @@ settings read_settings(const po::variables_map& values) {
     s.channel = cli::read_channel_options(values);
     s.channel.min_producers = values["producers"].as<std::size_t>();
     if (s.channel.min_producers == 0) throw cli::usage_error("--producers: N must be at least 1");
+    if (s.channel.lines && s.channel.min_producers > 1)
+        throw cli::usage_error("--producers " + std::to_string(s.channel.min_producers) +
+                               " with --lines: lines carry no hello, so producers cannot be "
+                               "counted; drop one of the two");
     if (values.count("count")) {
         s.count = values["count"].as<std::uint64_t>();
         if (s.count == 0) throw cli::usage_error("--count: N must be at least 1");

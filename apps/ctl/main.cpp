@@ -1,4 +1,4 @@
-// conveyor-ctl: lists the segments conveyor made and removes them.
+// conveyor-ctl: lists the segments and FIFOs conveyor made and removes them.
 #include "common/exit_codes.hpp"
 #include "common/options.hpp"
 
@@ -18,10 +18,13 @@ const char* help_text =
     "Usage: conveyor-ctl COMMAND [ARGS]\n\n"
     "Commands:\n"
     "  list             the segments conveyor made: capacity, largest message, depth,\n"
-    "                   producers and consumers attached (alive), messages sent and taken\n"
-    "  rm ENDPOINT...   remove segments (shm://NAME) and FIFOs (fifo:///PATH); files\n"
-    "                   conveyor did not make are refused. Attached processes keep\n"
-    "                   working until they detach.\n"
+    "                   producers and consumers attached (alive), messages sent and taken;\n"
+    "                   then the FIFOs this user's conveyor apps made that are still\n"
+    "                   there: mode, and whether a consumer is reading now\n"
+    "  rm ENDPOINT...   remove segments (shm://NAME) and FIFOs (fifo:///PATH). A file in\n"
+    "                   /dev/shm that is not a conveyor segment is refused, and so is a\n"
+    "                   path that is not a FIFO; a FIFO is removed whoever made it.\n"
+    "                   Attached processes keep working until they detach.\n"
     "  help, --help     this text\n";
 
 std::string size_text(std::uint64_t bytes) {
@@ -49,6 +52,12 @@ int list() {
                     static_cast<unsigned long long>(s.sent),
                     static_cast<unsigned long long>(s.received), s.creator_pid, s.mode);
     }
+    const auto fifos = pipe::list_fifos();
+    if (fifos.empty()) return cli::exit_ok;
+    std::printf("\n%-24s %5s %8s\n", "ENDPOINT", "MODE", "CONSUMER");
+    for (const auto& f : fifos)
+        std::printf("%-24s %05o %8s\n", ("fifo://" + f.path).c_str(), f.mode,
+                    f.consumer_reading ? "reading" : "none");
     return cli::exit_ok;
 }
 

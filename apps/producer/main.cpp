@@ -68,8 +68,16 @@ public:
 
     int run() {
         out_ = open_sender(s_.where, s_.channel);
-        int status = s_.generate > 0 ? generate() : forward_stdin();
-        if (status == cli::exit_ok) out_->close();
+        int status = cli::exit_ok;
+        try {
+            status = s_.generate > 0 ? generate() : forward_stdin();
+            if (status == cli::exit_ok) out_->close();
+        } catch (const error& e) {
+            // What was sent before the channel failed (a consumer that went away) is worth
+            // saying: the figures first, then the cause.
+            std::cerr << meter_.line("sent") + '\n';
+            return cli::report_failure("conveyor-producer", e, out_->max_message());
+        }
         std::cerr << meter_.line("sent") + '\n'; // one write: a consumer may print beside it
         if (signals_.stop_requested())
             std::cerr << "conveyor-producer: stopped by signal " << signals_.stop_signal()
@@ -137,8 +145,14 @@ private:
     int not_sent() { return signals_.stop_requested() ? cli::exit_ok : timed_out(); }
 
     int timed_out() {
-        std::cerr << "conveyor-producer: " << s_.where.uri() << ": channel stayed full for "
-                  << s_.timeout << " s (no consumer taking messages?); giving up\n";
+        // A FIFO producer's first send waits for a consumer to open the FIFO; once one has,
+        // the pipe takes a frame at once, so nothing sent yet means no consumer came.
+        if (s_.where.kind() == scheme::fifo && meter_.messages == 0)
+            std::cerr << "conveyor-producer: " << out_->describe()
+                      << ": no consumer opened the FIFO within " << s_.timeout << " s; giving up\n";
+        else
+            std::cerr << "conveyor-producer: " << out_->describe() << ": channel stayed full for "
+                      << s_.timeout << " s (no consumer taking messages?); giving up\n";
         return cli::exit_timed_out;
     }
 
@@ -149,7 +163,8 @@ private:
             throw cli::usage_error(
                 "--size " + std::to_string(s_.size) + ": generated messages need " +
                 std::to_string(generated_header_size) + " to " + std::to_string(most) +
-                " bytes on " + s_.where.uri() + (s_.xdr ? " with --format xdr" : ""));
+                " bytes on " + s_.where.uri() + (s_.xdr ? " with --format xdr" : "") +
+                (s_.size > most ? " (--max-message, the same on both sides, allows more)" : ""));
         const message_generator make(make_producer_id(), s_.size, s_.generate);
         // Paced sends go one by one; otherwise in batches of up to 64 messages or 256 KiB.
         const std::size_t per_batch =
@@ -200,7 +215,9 @@ private:
             if (line.size() > limit) {
                 std::cerr << "conveyor-producer: line " << line_number << " is " << line.size()
                           << " bytes, more than the " << limit << "-byte maximum of "
-                          << s_.where.uri() << "; lines before it were sent\n";
+                          << out_->describe()
+                          << " (--max-message, the same on both sides); lines before it were "
+                             "sent\n";
                 return cli::exit_failure;
             }
             if (!send(std::as_bytes(std::span(line.data(), line.size())))) return not_sent();
@@ -253,7 +270,8 @@ po::options_description describe_options() {
         "timeout", po::value<std::string>()->value_name("SECONDS"),
         "give up (exit 2) when the channel stays full that long; default: wait")(
         "spawn", po::value<std::string>()->value_name("COMMAND"),
-        "pipe: only: start `sh -c COMMAND` and send to its standard input");
+        "pipe: only: start `sh -c COMMAND` in a process group of its own (Ctrl-C stops the "
+        "producer, and the command reads to the end) and send to its standard input");
     cli::add_channel_options(options);
     return options;
 }
@@ -270,6 +288,9 @@ settings read_settings(const po::variables_map& values) {
     s.size = cli::parse_size("size", values["size"].as<std::string>());
     s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;
     if (s.xdr && s.generate == 0) throw cli::usage_error("--format xdr: only with --generate");
+    if (s.channel.lines && s.generate > 0)
+        throw cli::usage_error("--lines and --generate: generated messages are binary and may "
+                               "hold newlines; --lines sends the lines of standard input");
     if (values.count("rate")) {
         s.rate = values["rate"].as<double>();
         if (!(s.rate > 0)) throw cli::usage_error("--rate: N must be a positive number");

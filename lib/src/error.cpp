@@ -29,7 +29,7 @@ public:
         case errc::closed:
             return "sender already closed";
         case errc::peer_gone:
-            return "the other side went away";
+            return "the consumer went away"; // only senders see it: the reader closed or died
         case errc::corrupt_data:
             return "corrupt data";
         case errc::lock_unrecoverable:

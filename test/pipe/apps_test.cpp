@@ -5,16 +5,23 @@
 #include "support/child_process.hpp"
 #include "support/temporary_names.hpp"
 
+#include <conveyor/pipe/fifo.hpp>
+#include <conveyor/pipe/framing.hpp>
 #include <conveyor/shm/segment.hpp>
 #include <conveyor/signals.hpp>
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
+#include <span>
+#include <sstream>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +48,24 @@ bool has_open(pid_t pid, const std::string& path) {
 
 std::string quoted(const std::string& word) {
     return "'" + word + "'";
+}
+
+// The number after the first "WORD " in text ("sent 42 messages" → 42); -1 if none.
+long long number_after(const std::string& text, const std::string& word) {
+    const auto at = text.find(word + " ");
+    return at == std::string::npos ? -1 : std::stoll(text.substr(at + word.size() + 1));
+}
+
+// The columns of conveyor-ctl list's row for uri; empty when it is not listed.
+std::vector<std::string> listed(const std::string& uri) {
+    std::istringstream lines(run(ctl_app, {"list"}).out);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        std::vector<std::string> columns{std::istream_iterator<std::string>(words),
+                                         std::istream_iterator<std::string>()};
+        if (!columns.empty() && columns[0] == uri) return columns;
+    }
+    return {};
 }
 
 } // namespace
@@ -76,8 +101,65 @@ BOOST_AUTO_TEST_CASE(the_pipe_example_script_prints_the_parents_argument) {
 }
 
 BOOST_AUTO_TEST_CASE(a_failing_spawned_consumer_makes_the_producer_fail) {
-    const auto result = run(producer_app, {"pipe:", "--spawn", "exit 5"}, "line\n");
-    BOOST_TEST(result.status != 0, result.err);
+    // The child reads all its input before it fails: the producer's sends cannot meet a
+    // closed pipe, so its status is the child's, as with `set -o pipefail`.
+    const auto result =
+        run(producer_app, {"pipe:", "--spawn", "cat > /dev/null; exit 5"}, "line\n");
+    BOOST_TEST(result.status == 5, result.err);
+}
+
+BOOST_AUTO_TEST_CASE(lines_cross_a_shell_pipeline_and_cat_reads_them) {
+    const auto both =
+        run("/bin/sh", {"-c", "printf 'one\\ntwo\\n' | " + quoted(producer_app) +
+                                  " pipe: --lines | " + quoted(consumer_app) + " pipe: --lines"});
+    BOOST_TEST(both.status == 0, both.err);
+    BOOST_TEST(both.out == "one\ntwo\n");
+    const auto cat = run(
+        "/bin/sh", {"-c", "printf 'three\\n' | " + quoted(producer_app) + " pipe: --lines | cat"});
+    BOOST_TEST(cat.status == 0, cat.err);
+    BOOST_TEST(cat.out == "three\n");
+}
+
+BOOST_AUTO_TEST_CASE(good_messages_before_a_corrupt_frame_are_written_then_the_error_exit_70) {
+    std::string input;
+    std::vector<std::byte> frames;
+    std::error_code ec;
+    for (int i = 0; i < 5; ++i) {
+        const std::string text = "m" + std::to_string(i);
+        pipe::append_frame(frames, std::as_bytes(std::span(text.data(), text.size())),
+                           pipe::framing::frames, ec);
+    }
+    input.assign(reinterpret_cast<const char*>(frames.data()), frames.size());
+    // One write, far below PIPE_BUF: the consumer reads the good frames and the garbage at once.
+    const auto result = run(consumer_app, {"pipe:"}, input + "garbage, not a frame\n");
+    BOOST_TEST(result.status == 70, result.err);
+    BOOST_TEST(result.out == "m0\nm1\nm2\nm3\nm4\n");
+    BOOST_TEST(contains(result.err, "received 5 messages"), result.err);
+    BOOST_TEST(contains(result.err, "pipe: (standard input): corrupt data"), result.err);
+}
+
+BOOST_AUTO_TEST_CASE(lines_with_generate_is_refused_naming_both) {
+    const auto result = run(producer_app, {"pipe:", "--lines", "--generate", "5"});
+    BOOST_TEST(result.status == 64, result.err);
+    BOOST_TEST(contains(result.err, "--lines and --generate"), result.err);
+}
+
+BOOST_AUTO_TEST_CASE(ctrl_c_on_a_spawning_producer_drains_its_child_and_exits_0) {
+    // setsid: the producer leads a process group, as a shell's foreground job does, and the
+    // terminal's Ctrl-C goes to the whole group.
+    child_process producer("/usr/bin/setsid", {producer_app, "pipe:", "--spawn",
+                                               quoted(consumer_app) + " pipe:", "--generate",
+                                               "100000000", "--size", "64", "--rate", "50000"});
+    BOOST_REQUIRE(eventually([&] { return producer.out().size() >= 65 * 2000; }));
+    BOOST_REQUIRE(::getpgid(producer.pid()) == producer.pid());
+    ::kill(-producer.pid(), SIGINT);
+    BOOST_TEST(producer.wait() == 0, producer.err());
+    const auto err = producer.err();
+    BOOST_TEST(!contains(err, "conveyor-consumer: stopped by signal"), err);
+    const auto sent = number_after(err, "sent");
+    BOOST_TEST(sent > 0, err);
+    BOOST_TEST(number_after(err, "received") == sent, err);
+    BOOST_TEST(producer.out().size() == std::size_t(sent) * 65); // 64 bytes and a newline each
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -164,7 +246,66 @@ BOOST_AUTO_TEST_CASE(a_producer_whose_consumer_was_killed_exits_3_saying_so) {
     consumer.signal(SIGKILL);
     BOOST_TEST(consumer.wait() == 128 + SIGKILL);
     BOOST_TEST(producer.wait() == 3, producer.err());
-    BOOST_TEST(contains(producer.err(), "consumer went away"), producer.err());
+    const auto err = producer.err();
+    const auto figures = err.find("sent ");
+    const std::string said = dir.uri("f") + ": the consumer went away";
+    const auto cause = err.find(said);
+    BOOST_TEST((figures != std::string::npos && cause != std::string::npos && figures < cause),
+               err);
+    BOOST_TEST(err.find("went away", cause + said.size()) == std::string::npos, err); // once
+}
+
+BOOST_AUTO_TEST_CASE(a_fifo_producer_no_consumer_opened_says_so_in_no_negative_time) {
+    scratch_dir dir;
+    const auto result = run(producer_app, {dir.uri("f"), "--timeout", "0"}, "x\n");
+    BOOST_TEST(result.status == 2, result.err);
+    BOOST_TEST(contains(result.err, "no consumer opened the FIFO"), result.err);
+    BOOST_TEST(contains(result.err, "sent 0 messages, 0 bytes in 0.000 s"), result.err);
+}
+
+BOOST_AUTO_TEST_CASE(producers_with_lines_is_refused_naming_both) {
+    scratch_dir dir;
+    const auto result =
+        run(consumer_app, {dir.uri("f"), "--lines", "--producers", "2", "--timeout", "0"});
+    BOOST_TEST(result.status == 64, result.err);
+    BOOST_TEST(contains(result.err, "--producers 2 with --lines"), result.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_fifo_consumer_stopped_by_sigterm_says_the_rest_is_lost) {
+    scratch_dir dir;
+    constexpr std::size_t size = 64;
+    child_process consumer(consumer_app, {dir.uri("f"), "--verify"});
+    child_process producer(producer_app, {dir.uri("f"), "--generate", "10000000", "--size",
+                                          std::to_string(size), "--rate", "100000"});
+    BOOST_REQUIRE(eventually([&] { return consumer.out().size() >= (size + 1) * 1000; }));
+    consumer.signal(SIGTERM);
+    // What the FIFO held and what was never sent are lost, and --verify says so.
+    BOOST_TEST(consumer.wait() == 1, consumer.err());
+    BOOST_TEST(contains(consumer.err(), "still holds is lost"), consumer.err());
+    BOOST_TEST(!contains(consumer.err(), " 0 lost"), consumer.err());
+    BOOST_TEST(producer.wait() == 3, producer.err());
+}
+
+BOOST_AUTO_TEST_CASE(ctl_lists_a_fifo_a_producer_made_with_its_reader_until_rm) {
+    scratch_dir dir;
+    BOOST_TEST(
+        run(producer_app, {dir.uri("f"), "--timeout", "0", "--mode", "0640"}, "x\n").status == 2);
+    auto row = listed(dir.uri("f"));
+    BOOST_REQUIRE_MESSAGE(row.size() == 3u, "not listed: " + dir.uri("f"));
+    BOOST_TEST(row[1] == "00640");
+    BOOST_TEST(row[2] == "none");
+    child_process consumer(consumer_app, {dir.uri("f")});
+    BOOST_TEST(eventually([&] {
+        row = listed(dir.uri("f"));
+        return row.size() == 3u && row[2] == "reading";
+    }));
+    consumer.signal(SIGTERM);
+    BOOST_TEST(consumer.wait() == 0, consumer.err());
+    BOOST_TEST(run(ctl_app, {"rm", dir.uri("f")}).status == 0);
+    BOOST_TEST(listed(dir.uri("f")).empty());
+    const auto paths = pipe::list_fifos();
+    BOOST_TEST(std::none_of(paths.begin(), paths.end(),
+                            [&](const pipe::fifo_info& f) { return f.path == dir.path("f"); }));
 }
 
 BOOST_AUTO_TEST_CASE(ctl_rm_removes_a_fifo_and_refuses_a_plain_file) {
@@ -281,6 +422,27 @@ BOOST_AUTO_TEST_CASE(a_second_sigint_ends_a_producer_stuck_in_its_graceful_stop)
     notify(std::stoi(child_pid), SIGKILL);
 }
 
+BOOST_AUTO_TEST_CASE(a_second_sigint_ends_a_consumer_stuck_writing_its_output) {
+    scratch_segment s("second-sigint");
+    scratch_dir dir;
+    BOOST_TEST(run(producer_app, {s.uri(), "--generate", "20000", "--size", "64"}).status == 0);
+    // The consumer's standard output is a FIFO nobody reads: once its 64 KiB are full, the
+    // consumer's write waits for ever, and so would its graceful stop.
+    ::mkfifo(dir.path("out").c_str(), 0600);
+    const int unread = ::open(dir.path("out").c_str(), O_RDONLY | O_NONBLOCK);
+    BOOST_REQUIRE(unread >= 0);
+    child_process consumer(consumer_app, {s.uri()}, "", dir.path("out"));
+    BOOST_REQUIRE(eventually([&] {
+        int queued = 0;
+        return ::ioctl(unread, FIONREAD, &queued) == 0 && queued >= 60000;
+    }));
+    consumer.signal(SIGINT);
+    BOOST_REQUIRE(eventually([&] { return contains(consumer.err(), "stopping"); }));
+    consumer.signal(SIGINT);
+    BOOST_TEST(consumer.wait(std::chrono::seconds(10)) == 128 + SIGINT, consumer.err());
+    ::close(unread);
+}
+
 BOOST_AUTO_TEST_CASE(sigterm_stops_a_fifo_producer_which_closes_its_stream) {
     scratch_dir dir;
     constexpr std::size_t size = 64;
@@ -292,6 +454,8 @@ BOOST_AUTO_TEST_CASE(sigterm_stops_a_fifo_producer_which_closes_its_stream) {
     producer.signal(SIGTERM);
     BOOST_TEST(producer.wait() == 0, producer.err());
     BOOST_TEST(contains(producer.err(), "stream closed"), producer.err());
+    // The acknowledgement is written before the stop is seen: it precedes the figures.
+    BOOST_TEST(producer.err().find("stopping") < producer.err().find("sent "), producer.err());
     BOOST_TEST(consumer.wait() == 0, consumer.err()); // end of stream, not an error
     stream_verifier received;
     const auto count = verify_output(consumer.out(), size, received);

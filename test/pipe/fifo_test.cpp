@@ -202,6 +202,18 @@ BOOST_AUTO_TEST_CASE(end_of_stream_waits_for_the_producers_the_consumer_expects)
     BOOST_TEST((in->receive(message) == receive_status::end_of_stream));
 }
 
+BOOST_AUTO_TEST_CASE(lines_mode_refuses_to_wait_for_more_than_one_producer) {
+    scratch_dir dir;
+    channel_options options;
+    options.lines = true;
+    options.min_producers = 2;
+    std::error_code ec;
+    std::string why;
+    BOOST_TEST(!pipe::open_fifo_receiver(endpoint::parse(dir.uri("f")), options, ec, &why));
+    BOOST_TEST((ec == errc::invalid_argument));
+    BOOST_TEST(why.find("cannot count producers") != std::string::npos, why);
+}
+
 BOOST_AUTO_TEST_CASE(a_producer_whose_consumer_went_away_gets_peer_gone) {
     scratch_dir dir;
     const auto where = endpoint::parse(dir.uri("f"));

@@ -55,6 +55,31 @@ BOOST_AUTO_TEST_CASE(messages_larger_than_the_pipe_arrive_whole_then_end_of_stre
     writer.join();
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_keeps_the_messages_before_a_corrupt_frame_and_the_next_call_fails) {
+    int fds[2];
+    BOOST_REQUIRE(::pipe(fds) == 0);
+    stream_receiver in(fds[0], endpoint::parse("pipe:"), {.description = "pipe: (test)"});
+    std::vector<std::byte> bytes;
+    std::error_code ec;
+    for (unsigned i = 0; i < 3; ++i)
+        append_frame(bytes, numbered(10, i), framing::frames, ec);
+    const std::string garbage = "not a frame at all";
+    for (char c : garbage)
+        bytes.push_back(static_cast<std::byte>(c));
+    BOOST_REQUIRE(::write(fds[1], bytes.data(), bytes.size()) == ssize_t(bytes.size()));
+    ::close(fds[1]);
+    message_batch batch;
+    BOOST_TEST((in.receive_batch(batch, 16, 5s) == receive_status::message));
+    BOOST_TEST(batch.size() == 3u);
+    try {
+        in.receive_batch(batch, 16, 5s);
+        BOOST_FAIL("no error");
+    } catch (const conveyor::error& e) {
+        BOOST_TEST((e.code() == errc::corrupt_data));
+        BOOST_TEST(std::string(e.what()) == "pipe: (test): corrupt data");
+    }
+}
+
 BOOST_AUTO_TEST_CASE(an_empty_pipe_gives_empty_to_try_receive_and_receive_for) {
     pipe_pair p;
     std::vector<std::byte> message;

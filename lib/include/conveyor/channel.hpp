@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <span>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -54,6 +55,9 @@ public:
     // The largest message this channel carries.
     virtual std::size_t max_message() const noexcept = 0;
     virtual const endpoint& where() const noexcept = 0;
+    // The channel as error messages name it: the URI, and what it stands for where the URI
+    // alone says little ("pipe: (standard output)").
+    virtual std::string describe() const;
 
 protected:
     // Transports implement these two; wait is no_wait, a finite time, or forever.
@@ -110,14 +114,18 @@ public:
     receive_status receive_for(std::vector<std::byte>& message, wait_duration timeout,
                                std::error_code& ec);
     // Replaces batch's contents with 1..max messages, waiting up to wait for the first;
-    // returns message when it took any. Each message taken is the caller's: a transport
-    // that can takes them all in one visit (shm: one lock for the lot).
+    // returns message when it took any. A failure after the first message does not take
+    // back the ones before it: they are returned, and the next call reports it. Each message
+    // taken is the caller's: a transport that can takes them all in one visit (shm: one lock
+    // for the lot).
     receive_status receive_batch(message_batch& batch, std::size_t max, wait_duration wait);
     receive_status receive_batch(message_batch& batch, std::size_t max, wait_duration wait,
                                  std::error_code& ec);
 
     virtual std::size_t max_message() const noexcept = 0;
     virtual const endpoint& where() const noexcept = 0;
+    // As sender::describe ("pipe: (standard input)").
+    virtual std::string describe() const;
 
 protected:
     virtual receive_status do_receive(std::vector<std::byte>& message, wait_duration wait,
@@ -127,7 +135,13 @@ protected:
                                             wait_duration wait, std::error_code& ec);
 
 private:
+    receive_status receive_within(std::vector<std::byte>& message, wait_duration wait,
+                                  std::error_code& ec);
+
     std::vector<std::byte> scratch_; // for the default do_receive_batch
+    // A failure the default do_receive_batch met after taking messages: it returned those,
+    // and the next receive call reports the failure.
+    std::error_code deferred_;
 };
 
 } // namespace conveyor

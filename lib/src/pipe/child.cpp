@@ -68,7 +68,11 @@ void child::start(const std::vector<std::string>& argv, pipes connect, std::erro
     sigfillset(&all);
     posix_spawnattr_setsigmask(&attributes, &none);
     posix_spawnattr_setsigdefault(&attributes, &all);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    // A process group of its own: the terminal's Ctrl-C reaches only the parent, which then
+    // closes the pipe, and the child reads to the end of its input and finishes.
+    posix_spawnattr_setpgroup(&attributes, 0);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                              POSIX_SPAWN_SETPGROUP);
     const int failed = ::posix_spawnp(&pid_, args[0], &actions, &attributes, args.data(), environ);
     posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
@@ -135,7 +139,8 @@ std::unique_ptr<stream_sender> spawn_sender(const std::string& command, const en
     auto writer = std::make_unique<detail::frame_writer>(
         started->take_stdin(), detail::frame_writer::settings{options.how, options.max_message},
         options.io);
-    return std::make_unique<stream_sender>(std::move(writer), where, std::move(started));
+    return std::make_unique<stream_sender>(std::move(writer), where, std::move(started),
+                                           options.description);
 }
 
 } // namespace conveyor::pipe

@@ -3,12 +3,17 @@
 
 #include "conveyor/error.hpp"
 #include "conveyor/pipe/child.hpp" // stream_sender's optional child must be complete here
+#include "pipe/fifo_registry.hpp"
 #include "pipe/reader.hpp"
 #include "pipe/writer.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <fcntl.h>
+#include <fstream>
+#include <sstream>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 namespace conveyor::pipe {
@@ -54,13 +59,53 @@ std::string describe(const endpoint& where, const std::string& what, std::error_
     return where.uri() + ": " + what + ": " + ec.message();
 }
 
+// Gives the FIFO just made at path the mode asked for, which the umask took bits from. Not
+// chmod(path): the path may have been replaced since mkfifo (by a symlink to something
+// else, say). An O_PATH descriptor opens neither end, so no waiting producer takes it for a
+// consumer; chmod through /proc/self/fd then changes the file it found, and nothing else.
+void set_mode(const std::string& path, unsigned mode, std::error_code& ec) {
+    const int fd = ::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        ec = last_error();
+        return;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0)
+        ec = last_error();
+    else if (!S_ISFIFO(st.st_mode))
+        ec = errc::not_a_segment;
+    else if (::chmod(("/proc/self/fd/" + std::to_string(fd)).c_str(), mode) != 0)
+        ec = last_error();
+    ::close(fd);
+}
+
+// Whether some process holds an open-file-description lock on the FIFO st describes: a
+// consumer's claim. /proc/locks shows it without opening the FIFO, which would look like a
+// reader to a waiting producer, or like a writer that left to a waiting consumer.
+bool claimed(const struct stat& st) {
+    std::ifstream locks("/proc/locks");
+    char id[64];
+    std::snprintf(id, sizeof id, "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev),
+                  static_cast<unsigned long long>(st.st_ino));
+    for (std::string line; std::getline(locks, line);) {
+        std::istringstream words(line);
+        std::string word;
+        bool ofd = false;
+        while (words >> word) {
+            if (word == "OFDLCK") ofd = true;
+            if (ofd && word == id) return true;
+        }
+    }
+    return false;
+}
+
 } // namespace
 
 void make_fifo(const std::string& path, unsigned mode, std::error_code& ec) {
     ec.clear();
     if (::mkfifo(path.c_str(), static_cast<mode_t>(mode)) == 0) {
-        // The umask took bits away from mkfifo's mode; the mode asked for is the one wanted.
-        if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) ec = last_error();
+        set_mode(path, mode, ec);
+        if (!ec) detail::register_fifo(path);
         return;
     }
     if (errno != EEXIST) {
@@ -90,6 +135,8 @@ void remove_fifo(const std::string& path, std::error_code& ec) {
         ec = errc::not_a_segment;
     else if (::unlink(path.c_str()) != 0)
         ec = last_error();
+    if (!ec || ec == std::errc::no_such_file_or_directory)
+        detail::keep_registered_fifos([&](const std::string& p) { return p != path; });
 }
 
 void remove_fifo(const std::string& path) {
@@ -97,6 +144,17 @@ void remove_fifo(const std::string& path) {
     remove_fifo(path, ec);
     if (ec == errc::not_a_segment) throw error(ec, path + ": not a FIFO; left alone");
     if (ec) throw_error(ec, "removing FIFO " + path);
+}
+
+std::vector<fifo_info> list_fifos() {
+    std::vector<fifo_info> result;
+    const auto paths = detail::keep_registered_fifos([&](const std::string& path) {
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0 || !S_ISFIFO(st.st_mode)) return false;
+        result.push_back({path, static_cast<unsigned>(st.st_mode & 07777), claimed(st)});
+        return true;
+    });
+    return result;
 }
 
 std::unique_ptr<stream_sender> open_fifo_sender(const endpoint& where,
@@ -124,6 +182,14 @@ std::unique_ptr<stream_receiver> open_fifo_receiver(const endpoint& where,
                                                     const channel_options& options,
                                                     std::error_code& ec, std::string* why,
                                                     boost::asio::io_context* io) {
+    const framing how = options.lines ? framing::lines : framing::frames;
+    if (how == framing::lines && options.min_producers > 1) {
+        ec = errc::invalid_argument;
+        if (why)
+            *why = where.uri() + ": lines carry no hello, so a consumer cannot count producers;"
+                                 " waiting for more than one needs frames";
+        return nullptr;
+    }
     make_fifo(where.name(), options.mode, ec);
     if (ec) {
         if (why)
@@ -146,7 +212,6 @@ std::unique_ptr<stream_receiver> open_fifo_receiver(const endpoint& where,
                        : describe(where, "locking the FIFO", ec);
         return nullptr;
     }
-    const framing how = options.lines ? framing::lines : framing::frames;
     const std::size_t wanted = how == framing::frames ? options.min_producers : 0;
     // At end of input before enough producers said hello, wait for the next writer on a
     // fresh descriptor: the old one would report the hang-up forever. The new one is open

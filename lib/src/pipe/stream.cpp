@@ -11,11 +11,17 @@ namespace conveyor::pipe {
 stream_receiver::stream_receiver(int fd, const endpoint& where, const stream_options& options)
     : stream_receiver(
           std::make_unique<detail::frame_reader>(fd, options.how, options.max_message, options.io),
-          where, options.max_message) {}
+          where, options.max_message) {
+    description_ = options.description;
+}
 
 stream_receiver::stream_receiver(std::unique_ptr<detail::frame_reader> reader,
                                  const endpoint& where, std::size_t max_message)
     : reader_(std::move(reader)), where_(where), max_message_(max_message) {}
+
+std::string stream_receiver::describe() const {
+    return description_.empty() ? where_.uri() : description_;
+}
 
 stream_receiver::~stream_receiver() = default;
 
@@ -36,11 +42,16 @@ stream_sender::stream_sender(int fd, const endpoint& where, const stream_options
     : stream_sender(
           std::make_unique<detail::frame_writer>(
               fd, detail::frame_writer::settings{options.how, options.max_message}, options.io),
-          where) {}
+          where, nullptr, options.description) {}
 
 stream_sender::stream_sender(std::unique_ptr<detail::frame_writer> writer, const endpoint& where,
-                             std::unique_ptr<child> reader_child)
-    : writer_(std::move(writer)), where_(where), child_(std::move(reader_child)) {}
+                             std::unique_ptr<child> reader_child, std::string description)
+    : writer_(std::move(writer)), where_(where), child_(std::move(reader_child)),
+      description_(std::move(description)) {}
+
+std::string stream_sender::describe() const {
+    return description_.empty() ? where_.uri() : description_;
+}
 
 stream_sender::~stream_sender() {
     std::error_code ignored; // a destructor has no one to tell; close() reports

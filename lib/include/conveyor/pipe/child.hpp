@@ -19,7 +19,9 @@ public:
     };
 
     // Starts argv[0] (searched in PATH) with argv; the pipes asked for replace its standard
-    // input and output, the rest is inherited. Throws conveyor::error naming the program.
+    // input and output, the rest is inherited. It runs in a process group of its own, so
+    // that a terminal's Ctrl-C stops the parent, not the child it feeds. Throws
+    // conveyor::error naming the program.
     child(const std::vector<std::string>& argv, pipes connect);
     child(const std::vector<std::string>& argv, pipes connect, std::error_code& ec);
     // /bin/sh -c command, as a shell runs one command line.

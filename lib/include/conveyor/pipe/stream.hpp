@@ -28,6 +28,8 @@ struct stream_options {
     // Run on this io_context instead of one of the channel's own. The blocking calls run it
     // themselves; a context that other threads run needs the async calls only.
     boost::asio::io_context* io = nullptr;
+    // How error messages name the stream (describe()); empty: the endpoint's URI.
+    std::string description;
 };
 
 class stream_receiver final : public conveyor::receiver {
@@ -48,6 +50,7 @@ public:
 
     std::size_t max_message() const noexcept override { return max_message_; }
     const endpoint& where() const noexcept override { return where_; }
+    std::string describe() const override;
 
 protected:
     receive_status do_receive(std::vector<std::byte>& message, wait_duration wait,
@@ -57,6 +60,7 @@ private:
     std::unique_ptr<detail::frame_reader> reader_;
     endpoint where_;
     std::size_t max_message_;
+    std::string description_;
 };
 
 class stream_sender final : public conveyor::sender {
@@ -66,7 +70,7 @@ public:
     // Writes to fd (a pipe's write end, standard output), which it takes over and closes.
     stream_sender(int fd, const endpoint& where, const stream_options& options = {});
     stream_sender(std::unique_ptr<detail::frame_writer> writer, const endpoint& where,
-                  std::unique_ptr<child> reader_child = nullptr);
+                  std::unique_ptr<child> reader_child = nullptr, std::string description = {});
     ~stream_sender() override; // closes the stream (and waits for the child, if any)
 
     // Calls handler through the io_context once the whole frame is written, or with
@@ -79,6 +83,7 @@ public:
 
     std::size_t max_message() const noexcept override;
     const endpoint& where() const noexcept override { return where_; }
+    std::string describe() const override;
 
 protected:
     bool do_send(bytes_view message, wait_duration wait, std::error_code& ec) override;
@@ -89,6 +94,7 @@ private:
     endpoint where_;
     std::unique_ptr<child> child_;
     int child_status_ = -1;
+    std::string description_;
 };
 
 // The pipe: endpoint. A sender writes to standard output, or to a child started with
