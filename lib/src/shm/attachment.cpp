@@ -169,6 +169,18 @@ bool attachment::lock_producers(std::error_code& ec) noexcept {
     return true;
 }
 
+bool attachment::try_lock_producers() noexcept {
+    auto& lock = control().producer_lock;
+    robust_mutex::acquired how = robust_mutex::acquired::clean;
+    std::error_code ec;
+    if (!lock.try_lock(how, ec)) return false;
+    if (how == robust_mutex::acquired::owner_died) {
+        repair_producers();
+        lock.mark_consistent();
+    }
+    return true;
+}
+
 bool attachment::lock_consumers(std::error_code& ec) noexcept {
     bool owner_died = false;
     if (!take_lock(control().consumer_lock, ec, owner_died)) return false;

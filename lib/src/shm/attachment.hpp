@@ -29,6 +29,9 @@ public:
     void unlock_producers() noexcept { control().producer_lock.unlock(); }
     bool lock_consumers(std::error_code& ec) noexcept;
     void unlock_consumers() noexcept { control().consumer_lock.unlock(); }
+    // Takes the producers' lock if it is free now (repairing as lock_producers does);
+    // false, at once, if a live process holds it or it is unrecoverable.
+    bool try_lock_producers() noexcept;
 
     // Frees the slots of producers that died and wakes consumers when the last producer
     // is gone. Producers' lock held.

@@ -301,8 +301,10 @@ bool queue_receiver::wait_for_data(const deadline& until) {
     auto& q = a.control();
     auto ready = [&] { return q.tail.load(acquire) > q.head.load(relaxed) || stream_over(); };
     return wait_until(q.not_empty, ready, until, spin_, [&a] {
-        std::error_code ignored;
-        if (!a.lock_producers(ignored)) return;
+        // Not a blocking lock: a producer holding a reservation keeps it until its commit,
+        // and this consumer's timeout must not wait for that. A producer that died holding
+        // it leaves it free to take (owner died), so the sweep is only ever put off.
+        if (!a.try_lock_producers()) return;
         a.reap_dead_producers(); // producers that died without a word count as closed
         a.unlock_producers();
     });

@@ -9,6 +9,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
+#include <poll.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -376,6 +377,38 @@ BOOST_AUTO_TEST_CASE(dying_mid_reservation_or_mid_view_loses_and_wedges_nothing)
     BOOST_TEST((got == pattern(64, 2)));
     BOOST_TEST((consumer.receive(got) == receive_status::end_of_stream));
     BOOST_TEST(shm::inspect_segment(s.name()).repairs == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_reservation_held_in_another_process_does_not_stretch_a_receive_timeout) {
+    scratch_segment s("reserved-elsewhere");
+    const auto where = endpoint::parse(s.uri());
+    shm::queue_receiver consumer(where);
+    int reserved[2], go_on[2];
+    BOOST_REQUIRE(::pipe(reserved) == 0 && ::pipe(go_on) == 0);
+    const pid_t child = ::fork();
+    if (child == 0) { // holds a reservation, and the producers' lock, until told or 5 s pass
+        shm::queue_sender producer(where);
+        producer.reserve(8)[0] = std::byte{1};
+        char byte = 0;
+        (void)!::write(reserved[1], &byte, 1);
+        pollfd told{go_on[0], POLLIN, 0};
+        ::poll(&told, 1, 5000);
+        producer.commit();
+        ::_exit(0);
+    }
+    char byte = 0;
+    BOOST_REQUIRE(::read(reserved[0], &byte, 1) == 1);
+    std::vector<std::byte> got;
+    // Sleeps long enough to sweep for dead producers, which must not wait for the lock: had
+    // it waited, the commit after 5 s would arrive within this call.
+    BOOST_TEST((consumer.receive_for(got, 300ms) == receive_status::empty));
+    (void)!::write(go_on[1], &byte, 1);
+    BOOST_TEST((consumer.receive(got) == receive_status::message));
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    for (int fd : {reserved[0], reserved[1], go_on[0], go_on[1]})
+        ::close(fd);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
