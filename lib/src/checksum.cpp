@@ -72,6 +72,13 @@ __attribute__((target("sse4.2"))) std::uint32_t crc_words(const unsigned char* p
         c = __builtin_ia32_crc32di(c, word);
     }
     auto c32 = static_cast<std::uint32_t>(c);
+    if (n >= 4) { // one step for 4 bytes: a generated message's 28-byte header is 3 words and this
+        std::uint32_t word;
+        std::memcpy(&word, p, 4);
+        c32 = __builtin_ia32_crc32si(c32, word);
+        n -= 4;
+        p += 4;
+    }
     for (; n > 0; --n, ++p)
         c32 = __builtin_ia32_crc32qi(c32, *p);
     return c32;
