@@ -215,7 +215,9 @@ po::options_description describe_options() {
         "count", po::value<std::uint64_t>()->value_name("N"),
         "stop after N messages")("quiet,q", "do not write messages to standard output")(
         "verify", "check generated messages (conveyor-producer --generate): none lost, "
-                  "duplicated, corrupt or out of order; exit 1 if any is")(
+                  "duplicated, corrupt or out of order; exit 1 if any is. Consumers sharing "
+                  "a shm:// queue each count the messages the others took as lost: with "
+                  "several, verify their merged output, or run one verifying consumer")(
         "format", po::value<std::string>()->value_name("raw|xdr")->default_value("raw"),
         "xdr: messages are typed XDR envelopes (conveyor-producer --format xdr); one "
         "that fails its checks is named on stderr and makes the exit status 1")(

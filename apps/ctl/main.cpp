@@ -18,13 +18,15 @@ const char* help_text =
     "Usage: conveyor-ctl COMMAND [ARGS]\n\n"
     "Commands:\n"
     "  list             the segments conveyor made: capacity, largest message, depth,\n"
-    "                   producers and consumers attached (alive), messages sent and taken;\n"
+    "                   producers and consumers attached (alive), messages sent and taken\n"
+    "                   (a segment of another layout version: that version only);\n"
     "                   then the FIFOs this user's conveyor apps made that are still\n"
     "                   there: mode, and whether a consumer is reading now\n"
     "  rm ENDPOINT...   remove segments (shm://NAME) and FIFOs (fifo:///PATH). A file in\n"
     "                   /dev/shm that is not a conveyor segment is refused, and so is a\n"
     "                   path that is not a FIFO; a FIFO is removed whoever made it.\n"
-    "                   Attached processes keep working until they detach.\n"
+    "                   Attached processes keep working until they detach. rm shm://NAME\n"
+    "                   also removes what creators of NAME killed mid-way left behind.\n"
     "  help, --help     this text\n";
 
 std::string size_text(std::uint64_t bytes) {
@@ -44,6 +46,12 @@ int list() {
                 "MAX_MSG", "DEPTH", "DEPTH_BYTES", "PRODUCERS", "CONSUMERS", "SENT", "RECEIVED",
                 "CREATOR", "MODE");
     for (const auto& s : segments) {
+        if (s.layout_mismatch) {
+            std::printf("%-24s layout v%u: another conveyor build's, its figures unreadable "
+                        "here (rm removes it)\n",
+                        ("shm://" + s.name).c_str(), static_cast<unsigned>(s.layout_version));
+            continue;
+        }
         std::printf("%-24s %9s %8s %10llu %11llu %9u %9u %12llu %12llu %7d %05o\n",
                     ("shm://" + s.name).c_str(), size_text(s.capacity).c_str(),
                     size_text(s.max_message).c_str(),

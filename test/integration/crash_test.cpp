@@ -47,11 +47,18 @@ BOOST_AUTO_TEST_CASE(a_consumer_killed_mid_stream_is_replaced_without_duplicates
     BOOST_TEST(total.duplicated == 0u);
     BOOST_TEST(total.corrupt == 0u);
     BOOST_TEST(total.out_of_order == 0u);
+    BOOST_TEST(from_first > 0u);
     BOOST_TEST(from_second > 0u);
-    // Only what the killed consumer had taken but not yet written out may be missing.
-    const auto taken = shm::inspect_segment(s.name()).received;
-    BOOST_TEST(taken == 200000u);
-    BOOST_TEST(from_first + from_second + total.lost == 200000u);
+    // Drained: head reached tail. (Not the received counter: a consumer killed between its
+    // store of head and its counter's update leaves the counter a batch short.)
+    BOOST_TEST(shm::inspect_segment(s.name()).depth_bytes == 0u);
+    // Only what the killed consumer had taken but not yet written out may be missing: the
+    // rest of the batch it was writing out (apps/consumer: batch_size, 256 messages) and
+    // what its message_writer held, which writes out once it holds 64 KiB (flush_at): at
+    // most 1009 records of 65 bytes (64 and a newline), the last perhaps half written.
+    constexpr std::uint64_t consumer_batch = 256;
+    constexpr std::uint64_t writer_buffer = (std::uint64_t(1) << 16) / (size + 1) + 1;
+    BOOST_TEST(total.lost <= consumer_batch + writer_buffer);
 }
 
 BOOST_AUTO_TEST_CASE(a_producer_killed_mid_stream_counts_as_closed) {

@@ -5,6 +5,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <csignal>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -45,9 +46,42 @@ BOOST_AUTO_TEST_CASE(list_shows_capacity_depth_and_who_is_attached) {
     BOOST_TEST(row[7] == "3");      // sent
     BOOST_TEST(row[10] == "00600"); // mode
 
-    child_process waiting(consumer_app, {s.uri(), "--count", "3"});
-    BOOST_TEST(waiting.wait() == 0);
+    child_process drainer(consumer_app, {s.uri(), "--count", "3"});
+    BOOST_TEST(drainer.wait() == 0);
     BOOST_TEST(row_of(run(ctl_app, {"list"}).out, s.uri())[3] == "0");
+
+    // Drained and without producers, the queue makes the next consumer wait for a stream.
+    auto attached = [&](const std::string& producers, const std::string& consumers) {
+        const auto now = row_of(run(ctl_app, {"list"}).out, s.uri());
+        return now.size() == 11u && now[5] == producers && now[6] == consumers;
+    };
+    child_process consumer(consumer_app, {s.uri(), "--quiet"});
+    BOOST_TEST(eventually([&] { return attached("0", "1"); }), run(ctl_app, {"list"}).out);
+    // Paced, so that it is still attached when listed; SIGTERM ends its stream.
+    child_process producer(producer_app,
+                           {s.uri(), "--generate", "1000", "--size", "64", "--rate", "10"});
+    BOOST_TEST(eventually([&] { return attached("1", "1"); }), run(ctl_app, {"list"}).out);
+    producer.signal(SIGTERM);
+    BOOST_TEST(producer.wait() == 0, producer.err());
+    BOOST_TEST(consumer.wait() == 0, consumer.err());
+}
+
+BOOST_AUTO_TEST_CASE(list_shows_a_segment_of_another_layout_version_by_that_version) {
+    scratch_segment s("ctl-version");
+    BOOST_TEST(run(producer_app, {s.uri()}, "x\n").status == 0);
+    {
+        std::fstream segment(s.path(), std::ios::in | std::ios::out | std::ios::binary);
+        segment.seekp(8); // layout_version follows the 8-byte magic
+        segment.put(1);
+    }
+    const auto listing = run(ctl_app, {"list"});
+    BOOST_TEST(listing.status == 0);
+    const auto row = row_of(listing.out, s.uri());
+    BOOST_REQUIRE_MESSAGE(row.size() >= 3u, listing.out);
+    BOOST_TEST(row[1] + " " + row[2] == "layout v1:", listing.out);
+
+    BOOST_TEST(run(ctl_app, {"rm", s.uri()}).status == 0);
+    BOOST_TEST(row_of(run(ctl_app, {"list"}).out, s.uri()).empty());
 }
 
 BOOST_AUTO_TEST_CASE(rm_removes_conveyor_segments_and_refuses_other_files) {

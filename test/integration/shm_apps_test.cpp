@@ -112,6 +112,8 @@ BOOST_AUTO_TEST_CASE(large_messages_pass_with_a_larger_maximum) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_usage_exits_64_and_says_what_was_wrong) {
+    // Bad usage is refused before anything is made: no segment may appear under this name.
+    scratch_segment s("usage");
     struct case_t {
         std::string program;
         std::vector<std::string> args;
@@ -123,12 +125,10 @@ BOOST_AUTO_TEST_CASE(bad_usage_exits_64_and_says_what_was_wrong) {
         {consumer_app, {"shm://a/b"}, "contains '/'"},
         {producer_app, {"tcp://localhost:5000"}, "not supported yet"},
         {producer_app, {}, "missing ENDPOINT"},
-        {producer_app, {"shm://conveyor-test-usage", "--capacity", "12X"}, "unknown unit 'X'"},
-        {producer_app, {"shm://conveyor-test-usage", "--frobnicate"}, "unrecognised option"},
-        {consumer_app,
-         {"shm://conveyor-test-usage", "--timeout", "soon"},
-         "not a number of seconds"},
-        {producer_app, {"shm://conveyor-test-usage", "--mode", "999"}, "octal permission"},
+        {producer_app, {s.uri(), "--capacity", "12X"}, "unknown unit 'X'"},
+        {producer_app, {s.uri(), "--frobnicate"}, "unrecognised option"},
+        {consumer_app, {s.uri(), "--timeout", "soon"}, "not a number of seconds"},
+        {producer_app, {s.uri(), "--mode", "999"}, "octal permission"},
         {ctl_app, {"explode"}, "unknown command 'explode'"},
         {ctl_app, {}, "missing COMMAND"},
     };
@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE(bad_usage_exits_64_and_says_what_was_wrong) {
         BOOST_TEST(result.status == 64, c.program << " " << (c.args.empty() ? "" : c.args[0]));
         BOOST_TEST(contains(result.err, c.says), result.err);
     }
-    BOOST_TEST(::access("/dev/shm/conveyor-test-usage", F_OK) != 0);
+    BOOST_TEST(::access(s.path().c_str(), F_OK) != 0);
 }
 
 BOOST_AUTO_TEST_CASE(generated_sizes_outside_the_channel_are_refused) {

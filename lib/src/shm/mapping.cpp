@@ -1,7 +1,8 @@
 // Creating, joining and checking segments. A creator builds the whole segment under a
 // private name and publishes it with link(2), which fails if the name exists: a joiner
 // never sees a half-built segment, two creators at the same instant agree on one, and a
-// creator killed mid-way leaves only its private file, removed by the next creator.
+// creator killed mid-way leaves only its private file, removed by the next opener of the
+// name or by remove_segment.
 #include "shm/mapping.hpp"
 
 #include "conveyor/error.hpp"
@@ -73,21 +74,7 @@ bool check_header(const std::string& name, const void* base, std::uint64_t file_
     return true;
 }
 
-void remove_abandoned_creations(const std::string& name) {
-    const std::string prefix = "." + name + ".creating.";
-    DIR* dir = ::opendir(std::string(shm_directory).c_str());
-    if (!dir) return;
-    while (const dirent* entry = ::readdir(dir)) {
-        std::string_view file = entry->d_name;
-        if (!file.starts_with(prefix)) continue;
-        const int pid = std::atoi(entry->d_name + prefix.size());
-        if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH)
-            bip::shared_memory_object::remove(std::string(file).c_str());
-    }
-    ::closedir(dir);
-}
-
-void lay_out(void* base, const std::string& name, std::uint64_t total, std::uint64_t capacity,
+void lay_out(void* base, std::uint64_t total, std::uint64_t capacity,
              const segment_request& request) {
     std::memset(base, 0, data_offset());
     auto* header = static_cast<segment_header*>(base);
@@ -105,7 +92,6 @@ void lay_out(void* base, const std::string& name, std::uint64_t total, std::uint
     auto* control = new (static_cast<std::byte*>(base) + control_offset()) queue_control;
     control->producer_lock.initialise();
     control->consumer_lock.initialise();
-    (void)name;
     // The magic goes last: a file with it is complete. (Publication is by link(2) anyway.)
     header->magic = segment_magic;
 }
@@ -114,6 +100,30 @@ void lay_out(void* base, const std::string& name, std::uint64_t total, std::uint
 
 std::string creation_name(const std::string& name, int pid) {
     return "." + name + ".creating." + std::to_string(pid);
+}
+
+void remove_abandoned_creations(const std::string& name) {
+    const std::string prefix = "." + name + ".creating.";
+    DIR* dir = ::opendir(std::string(shm_directory).c_str());
+    if (!dir) return;
+    while (const dirent* entry = ::readdir(dir)) {
+        std::string_view file = entry->d_name;
+        if (!file.starts_with(prefix)) continue;
+        const int pid = std::atoi(entry->d_name + prefix.size());
+        if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH)
+            bip::shared_memory_object::remove(std::string(file).c_str());
+    }
+    ::closedir(dir);
+}
+
+std::uint32_t stored_layout_version(const std::string& name) {
+    const int fd = ::open(path_of(name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    segment_header header{};
+    const bool read = ::pread(fd, &header, sizeof header, 0) == static_cast<ssize_t>(sizeof header);
+    ::close(fd);
+    // Every layout's header starts with the magic and the version; only those are read.
+    return read && header.magic == segment_magic ? header.layout_version : 0;
 }
 
 mapping::mapping(std::unique_ptr<bip::mapped_region> region)
@@ -178,7 +188,13 @@ std::unique_ptr<mapping> mapping::open_or_create(const std::string& name,
     // Join when it exists; otherwise build, publish, and on losing a race join the winner.
     for (int attempt = 0; attempt < 16; ++attempt) {
         auto joined = open(name, access::read_write, ec, why);
-        if (joined || ec != errc::no_such_endpoint) return joined;
+        if (joined) {
+            // A creator killed mid-way while another published name leaves its file, pages
+            // reserved, beside a live segment: the sweep before creating never sees it.
+            remove_abandoned_creations(name);
+            return joined;
+        }
+        if (ec != errc::no_such_endpoint) return nullptr;
         ec.clear();
         why.clear();
 
@@ -203,7 +219,7 @@ std::unique_ptr<mapping> mapping::open_or_create(const std::string& name,
                 return nullptr;
             }
             auto region = std::make_unique<bip::mapped_region>(object, bip::read_write);
-            lay_out(region->get_address(), name, total, capacity, request);
+            lay_out(region->get_address(), total, capacity, request);
             const int linked = ::link(path_of(building).c_str(), path_of(name).c_str());
             const int link_errno = errno;
             bip::shared_memory_object::remove(building.c_str());

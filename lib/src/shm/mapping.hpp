@@ -6,6 +6,7 @@
 #include "shm/layout.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -56,5 +57,14 @@ private:
 
 // The name of the file a creator builds before publishing it under name.
 std::string creation_name(const std::string& name, int pid);
+
+// Removes the files that creators of name killed mid-way left behind (their pid is dead),
+// and with them the pages posix_fallocate reserved. A live creator's file is left alone.
+void remove_abandoned_creations(const std::string& name);
+
+// The layout version in the header of name, a segment that open refused with
+// errc::layout_mismatch; 0 when there is no conveyor header to read it from. Every layout
+// starts with the magic and the version, so this reads any version's.
+std::uint32_t stored_layout_version(const std::string& name);
 
 } // namespace conveyor::shm::detail

@@ -42,6 +42,16 @@ segment_info describe(const std::string& name, const detail::mapping& map) {
     info.producers = count_alive(q.producers, detail::max_producers);
     info.consumers = count_alive(q.consumers, detail::max_consumers);
     info.repairs = q.repairs.load(relaxed);
+    info.layout_version = h.layout_version;
+    return info;
+}
+
+// A segment of another layout version: conveyor's, but only its version can be read.
+segment_info describe_other_layout(const std::string& name) {
+    segment_info info;
+    info.name = name;
+    info.layout_version = detail::stored_layout_version(name);
+    info.layout_mismatch = true;
     return info;
 }
 
@@ -57,7 +67,10 @@ std::vector<segment_info> list_segments() {
         std::error_code ec;
         std::string why;
         auto map = detail::mapping::open(name, detail::mapping::access::read_only, ec, why);
-        if (map) result.push_back(describe(name, *map));
+        if (map)
+            result.push_back(describe(name, *map));
+        else if (ec == errc::layout_mismatch) // conveyor's, as rm agrees: shown, to be removed
+            result.push_back(describe_other_layout(name));
     }
     ::closedir(dir);
     std::sort(result.begin(), result.end(),
@@ -85,8 +98,11 @@ segment_info inspect_segment(std::string_view name) {
 
 namespace {
 
-// Unlinks name if conveyor made it (any layout version); why says what went wrong.
+// Unlinks name if conveyor made it (any layout version); why says what went wrong. Whatever
+// becomes of name, the files of its creators that died mid-way go: only rm and the next
+// opener of name look for them.
 void remove_ours(const std::string& name, std::error_code& ec, std::string& why) {
+    detail::remove_abandoned_creations(name);
     auto map = detail::mapping::open(name, detail::mapping::access::read_only, ec, why);
     if (!map && ec != errc::layout_mismatch) return;
     map.reset();

@@ -8,6 +8,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -107,6 +109,20 @@ BOOST_AUTO_TEST_CASE(another_layout_version_is_refused_by_name) {
     BOOST_TEST(::access(s.path().c_str(), F_OK) != 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_segment_of_another_layout_version_is_listed_with_that_version) {
+    scratch_segment s("version-list");
+    { shm::queue_sender creator(endpoint::parse(s.uri())); }
+    std::string bytes = file_contents(s.path());
+    bytes[8] = 1; // layout_version follows the 8-byte magic
+    write_file(s.path(), bytes);
+    const auto segments = shm::list_segments();
+    const auto listed = std::find_if(segments.begin(), segments.end(),
+                                     [&](const auto& info) { return info.name == s.name(); });
+    BOOST_REQUIRE(listed != segments.end());
+    BOOST_TEST(listed->layout_mismatch);
+    BOOST_TEST(listed->layout_version == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_header_that_disagrees_with_the_file_size_is_refused) {
     scratch_segment s("size");
     { shm::queue_sender creator(endpoint::parse(s.uri())); }
@@ -134,6 +150,32 @@ BOOST_AUTO_TEST_CASE(a_creation_cut_short_is_cleared_and_redone) {
     shm::queue_sender producer(endpoint::parse(s.uri()));
     BOOST_TEST(::access(leftover.c_str(), F_OK) != 0);
     BOOST_TEST(shm::inspect_segment(s.name()).producers == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(removing_a_segment_clears_what_dead_creators_left_beside_it) {
+    scratch_segment s("abandoned-rm");
+    { shm::queue_sender creator(endpoint::parse(s.uri())); }
+    // A creator killed mid-way after another had published the segment.
+    const std::string dead = "/dev/shm/." + s.name() + ".creating." + std::to_string(dead_pid());
+    const std::string live = "/dev/shm/." + s.name() + ".creating." + std::to_string(::getpid());
+    write_file(dead, std::string(100, '\x7f'));
+    write_file(live, std::string(100, '\x7f'));
+    shm::remove_segment(s.name());
+    BOOST_TEST(::access(s.path().c_str(), F_OK) != 0);
+    BOOST_TEST(::access(dead.c_str(), F_OK) != 0);
+    BOOST_TEST(::access(live.c_str(), F_OK) == 0); // its creator may still publish it
+    std::remove(dead.c_str());
+    std::remove(live.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(joining_a_segment_clears_what_dead_creators_left_beside_it) {
+    scratch_segment s("abandoned-join");
+    shm::queue_sender creator(endpoint::parse(s.uri()));
+    const std::string dead = "/dev/shm/." + s.name() + ".creating." + std::to_string(dead_pid());
+    write_file(dead, std::string(100, '\x7f'));
+    shm::queue_receiver joiner(endpoint::parse(s.uri()));
+    BOOST_TEST(::access(dead.c_str(), F_OK) != 0);
+    std::remove(dead.c_str());
 }
 
 BOOST_AUTO_TEST_CASE(creators_starting_at_the_same_instant_agree_on_one_segment) {

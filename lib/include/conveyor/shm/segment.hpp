@@ -25,9 +25,15 @@ struct segment_info {
     std::uint64_t sent = 0;     // messages committed since creation
     std::uint64_t received = 0; // messages taken since creation
     std::uint64_t repairs = 0;  // recoveries from a process that died holding the lock
+    // The layout of the segment's bytes, from its header. layout_mismatch: made by a build
+    // of conveyor with another layout version; only name and layout_version are known, since
+    // this build cannot read the rest. remove_segment removes it all the same.
+    std::uint32_t layout_version = 0;
+    bool layout_mismatch = false;
 };
 
-// The conveyor segments in /dev/shm that this user may read; other files are skipped.
+// The conveyor segments in /dev/shm that this user may read, those of another layout
+// version included; other files are skipped.
 std::vector<segment_info> list_segments();
 
 // Describes segment name; fails with errc::no_such_endpoint, errc::not_a_segment or
@@ -35,8 +41,9 @@ std::vector<segment_info> list_segments();
 segment_info inspect_segment(std::string_view name);
 segment_info inspect_segment(std::string_view name, std::error_code& ec);
 
-// Removes segment name; a file under that name that conveyor did not make is left alone
-// (errc::not_a_segment). Processes attached keep their mapping until they detach.
+// Removes segment name, whatever its layout version; a file under that name that conveyor
+// did not make is left alone (errc::not_a_segment). Processes attached keep their mapping
+// until they detach. Also removes what creators of name that died mid-way left behind.
 void remove_segment(std::string_view name);
 void remove_segment(std::string_view name, std::error_code& ec);
 
