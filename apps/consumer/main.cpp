@@ -120,8 +120,9 @@ private:
                 const auto message = batch[i];
                 const std::optional<bytes_view> taken =
                     s_.xdr ? unwrap(message, before + i + 1) : std::optional<bytes_view>(message);
-                if (s_.verify) verifier_.observe(taken.value_or(bytes_view{})); // corrupt if empty
-                if (s_.verify && !s_.xdr && !hinted_xdr_) hint_if_typed(message, before + i + 1);
+                // An undecodable message is verified as an empty one: corrupt.
+                const bool corrupt = s_.verify && !verifier_.observe(taken.value_or(bytes_view{}));
+                if (corrupt && !s_.xdr && !hinted_xdr_) hint_if_typed(message, before + i + 1);
                 if (!s_.quiet && taken && !out_.append(*taken)) return output_failed();
             }
         }
@@ -145,9 +146,8 @@ private:
     }
 
     // A raw consumer counts every message of an xdr producer corrupt: says why, once. Such a
-    // message never passes the raw checks (its length and CRC are elsewhere), so any whose
-    // envelope opens with the generated type id is one. Opening costs a word's compare on
-    // anything else, and never throws.
+    // message never passes the raw checks (its length and CRC are elsewhere), so a corrupt
+    // one whose envelope opens with the generated type id is one.
     void hint_if_typed(bytes_view message, std::uint64_t number) {
         std::error_code ec;
         const envelope e = open_envelope(message, ec);

@@ -56,11 +56,11 @@ std::uint64_t make_producer_id() noexcept {
     return (std::uint64_t(::getpid()) << 32) ^ entropy();
 }
 
-void stream_verifier::observe(std::span<const std::byte> message) {
+bool stream_verifier::observe(std::span<const std::byte> message) {
     ++totals_.messages;
     if (message.size() < generated_header_size) {
         ++totals_.corrupt;
-        return;
+        return false;
     }
     const std::byte* p = message.data();
     const auto crc = static_cast<std::uint32_t>(get_le(p + 28, 4));
@@ -71,7 +71,7 @@ void stream_verifier::observe(std::span<const std::byte> message) {
     if (crc != expected || get_le(p + 24, 4) != message.size() || sequence >= count ||
         count > max_verified_count) {
         ++totals_.corrupt;
-        return;
+        return false;
     }
     // Messages come in runs from one producer: skip the hash lookup for the same one.
     // (Pointers into an unordered_map survive its rehashing.)
@@ -85,18 +85,19 @@ void stream_verifier::observe(std::span<const std::byte> message) {
         state.seen.assign((count + 63) / 64, 0);
     } else if (count != state.count) {
         ++totals_.corrupt;
-        return;
+        return false;
     }
     std::uint64_t& word = state.seen[sequence / 64];
     const std::uint64_t bit = std::uint64_t(1) << (sequence % 64);
     if (word & bit) {
         ++totals_.duplicated;
-        return;
+        return true;
     }
     word |= bit;
     ++state.distinct;
     if (sequence < state.next_expected) ++totals_.out_of_order;
     state.next_expected = sequence + 1;
+    return true;
 }
 
 stream_verifier::summary stream_verifier::result() const {

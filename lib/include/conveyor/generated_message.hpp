@@ -60,8 +60,8 @@ public:
     stream_verifier(stream_verifier&&) = default; // the map's elements move with it
     stream_verifier& operator=(stream_verifier&&) = default;
 
-    // Accounts one received message.
-    void observe(std::span<const std::byte> message);
+    // Accounts one received message; false when it is corrupt.
+    bool observe(std::span<const std::byte> message);
     summary result() const;
 
     // "received N messages from P producers: L lost, D duplicated, C corrupt"
