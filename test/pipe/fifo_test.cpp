@@ -8,8 +8,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <fcntl.h>
 #include <fstream>
+#include <span>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -161,6 +163,53 @@ BOOST_AUTO_TEST_CASE(four_producers_of_frames_above_pipe_buf_never_interleave) {
         const unsigned i = next[p]++;
         BOOST_REQUIRE((message == tagged(100 + (i * 7919 % 200000), p, i)));
     }
+    for (auto& t : producers)
+        t.join();
+    BOOST_TEST(next == std::vector<unsigned>(4, per_producer), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(producers_sending_batches_of_small_and_large_frames_never_interleave) {
+    scratch_dir dir;
+    const auto where = endpoint::parse(dir.uri("f"));
+    channel_options options;
+    options.max_message = 1 << 20;
+    options.min_producers = 4;
+    auto in = open_receiver(where, options);
+    // Stretches of 50 small messages (their batches go out under the shared lock) take turns
+    // with stretches where every third is above PIPE_BUF (the exclusive lock).
+    const auto size_of = [](unsigned i) -> std::size_t {
+        const bool large = (i / 50) % 2 == 1 && i % 3 == 0;
+        return large ? 4097 + (i * 7919 % 30000) : 3 + (i * 31 % 300);
+    };
+    constexpr unsigned per_producer = 400;
+    std::vector<std::thread> producers;
+    for (unsigned p = 0; p < 4; ++p)
+        producers.emplace_back([&, p] {
+            auto out = open_sender(where, options);
+            std::vector<std::vector<std::byte>> messages;
+            for (unsigned i = 0; i < per_producer; ++i)
+                messages.push_back(tagged(size_of(i), p, i));
+            const std::vector<bytes_view> views(messages.begin(), messages.end());
+            const std::size_t lengths[] = {10, 3, 17, 1, 9, 40}; // batch edges fall anywhere
+            for (std::size_t sent = 0, k = 0; sent < views.size(); ++k) {
+                const std::size_t n = std::min(lengths[k % 6], views.size() - sent);
+                const auto batch = std::span(views).subspan(sent, n);
+                BOOST_REQUIRE(out->send_batch(batch, forever) == batch.size());
+                sent += batch.size();
+            }
+            out->close();
+        });
+    std::vector<unsigned> next(4, 0);
+    message_batch batch;
+    while (in->receive_batch(batch, 64, forever) == receive_status::message)
+        for (std::size_t k = 0; k < batch.size(); ++k) {
+            const std::vector<std::byte> message(batch[k].begin(), batch[k].end());
+            BOOST_REQUIRE(message.size() >= 3u);
+            const unsigned p = unsigned(message[0]);
+            BOOST_REQUIRE(p < 4);
+            const unsigned i = next[p]++;
+            BOOST_REQUIRE((message == tagged(size_of(i), p, i)));
+        }
     for (auto& t : producers)
         t.join();
     BOOST_TEST(next == std::vector<unsigned>(4, per_producer), boost::test_tools::per_element());

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
 #include <unistd.h>
@@ -117,6 +118,128 @@ BOOST_AUTO_TEST_CASE(a_sender_whose_reader_closed_gets_peer_gone_and_no_sigpipe)
     sigset_t pending;
     sigpending(&pending);
     BOOST_TEST(sigismember(&pending, SIGPIPE) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_arrives_whole_and_in_order) {
+    stream_options options;
+    options.max_message = 1 << 20;
+    pipe_pair p(options);
+    // Empty, small, above PIPE_BUF and above the pipe's 64 KiB: rounds of shared-lock sized
+    // writes, whole-round writes and writes cut short by a full pipe.
+    std::vector<std::vector<std::byte>> messages;
+    for (unsigned i = 0; i < 300; ++i)
+        messages.push_back(numbered(i % 50 == 49 ? 100000 + i : i * 37 % 9000, i));
+    std::vector<bytes_view> views(messages.begin(), messages.end());
+    std::size_t sent = 0;
+    std::error_code send_ec;
+    std::thread writer([&] {
+        sent = p.out->send_batch(views, forever, send_ec);
+        p.out->close();
+    });
+    message_batch batch;
+    std::size_t received = 0;
+    while (p.in->receive_batch(batch, 50, 10s) == receive_status::message)
+        for (std::size_t i = 0; i < batch.size(); ++i, ++received) {
+            BOOST_REQUIRE(received < messages.size());
+            BOOST_REQUIRE(std::ranges::equal(batch[i], messages[received]));
+        }
+    writer.join();
+    BOOST_TEST(!send_ec);
+    BOOST_TEST(sent == messages.size());
+    BOOST_TEST(received == messages.size());
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_to_a_vanished_reader_reports_peer_gone_counting_whole_frames) {
+    int fds[2];
+    BOOST_REQUIRE(::pipe(fds) == 0);
+    stream_sender out(fds[1], endpoint::parse("pipe:"));
+    constexpr std::size_t size = 5000; // frames above PIPE_BUF: written in pieces
+    constexpr std::size_t frame = frame_header_size + size;
+    std::vector<std::vector<std::byte>> messages;
+    for (unsigned i = 0; i < 40; ++i)
+        messages.push_back(numbered(size, i));
+    std::vector<bytes_view> views(messages.begin(), messages.end());
+    std::size_t sent = 0;
+    std::error_code ec;
+    std::thread writer([&] { sent = out.send_batch(views, forever, ec); });
+    // Read three frames and part of the fourth, then go away in the middle of the batch.
+    const std::size_t wanted = 3 * frame + 100;
+    std::vector<std::byte> bytes(wanted);
+    for (std::size_t got = 0; got < wanted;) {
+        const ssize_t n = ::read(fds[0], bytes.data() + got, wanted - got);
+        BOOST_REQUIRE(n > 0);
+        got += static_cast<std::size_t>(n);
+    }
+    ::close(fds[0]);
+    writer.join();
+    BOOST_TEST((ec == errc::peer_gone));
+    // Those read were written whole; beyond them at most a pipe's worth (64 KiB) was taken.
+    BOOST_TEST(sent >= 3u);
+    BOOST_TEST(sent <= (wanted + (64u << 10)) / frame);
+    frame_decoder decoder(framing::frames, size);
+    auto room = decoder.prepare(bytes.size());
+    std::copy(bytes.begin(), bytes.end(), room.begin());
+    decoder.commit(bytes.size());
+    std::vector<std::byte> message;
+    std::error_code decode_ec;
+    for (unsigned i = 0; i < 3; ++i) {
+        BOOST_REQUIRE(decoder.next(message, decode_ec));
+        BOOST_TEST((message == messages[i]));
+    }
+    sigset_t pending;
+    sigpending(&pending);
+    BOOST_TEST(sigismember(&pending, SIGPIPE) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_after_the_reader_went_away_sends_none_and_reports_peer_gone) {
+    pipe_pair p;
+    p.in.reset();
+    const auto message = numbered(10, 1);
+    const std::vector<bytes_view> views(3, bytes_view(message));
+    std::error_code ec;
+    BOOST_TEST(p.out->send_batch(views, forever, ec) == 0u);
+    BOOST_TEST((ec == errc::peer_gone));
+    sigset_t pending;
+    sigpending(&pending);
+    BOOST_TEST(sigismember(&pending, SIGPIPE) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_stops_before_a_message_too_large_and_counts_the_ones_before) {
+    stream_options options;
+    options.max_message = 100;
+    pipe_pair p(options);
+    const auto small = numbered(10, 1);
+    const auto large = numbered(101, 2);
+    const std::vector<bytes_view> views{small, small, large, small};
+    std::error_code ec;
+    BOOST_TEST(p.out->send_batch(views, forever, ec) == 2u);
+    BOOST_TEST((ec == errc::message_too_large));
+    p.out->close();
+    std::vector<std::byte> message;
+    for (int i = 0; i < 2; ++i) {
+        BOOST_REQUIRE(p.in->receive(message) == receive_status::message);
+        BOOST_TEST((message == small));
+    }
+    BOOST_TEST((p.in->receive(message) == receive_status::end_of_stream));
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_into_a_full_pipe_with_no_wait_sends_whole_frames_only) {
+    pipe_pair p;
+    const auto message = numbered(1000, 4);
+    const std::vector<bytes_view> views(200, bytes_view(message)); // 200 KB: more than fits
+    std::error_code ec;
+    const std::size_t sent = p.out->send_batch(views, no_wait, ec);
+    BOOST_TEST(!ec);
+    BOOST_TEST(sent > 0u);
+    BOOST_TEST(sent < views.size());
+    p.out->close();
+    std::vector<std::byte> got;
+    std::size_t received = 0;
+    while (p.in->receive(got) == receive_status::message) {
+        BOOST_REQUIRE(got == message);
+        ++received;
+    }
+    BOOST_TEST(received == sent);
 }
 
 BOOST_AUTO_TEST_CASE(send_after_close_fails_with_closed) {

@@ -26,9 +26,11 @@ std::uint32_t get_u32(const std::byte* at) {
     return value;
 }
 
-void append_header(std::vector<std::byte>& out, std::byte kind, bytes_view payload) {
+// Appends a header and room for payload.size() bytes behind it; returns the room. One
+// resize a frame: the writer frames a round into one reused buffer.
+std::byte* append_header(std::vector<std::byte>& out, std::byte kind, bytes_view payload) {
     const std::size_t at = out.size();
-    out.resize(at + frame_header_size);
+    out.resize(at + frame_header_size + payload.size());
     std::byte* h = out.data() + at;
     h[0] = std::byte{'C'};
     h[1] = std::byte{'N'};
@@ -36,6 +38,7 @@ void append_header(std::vector<std::byte>& out, std::byte kind, bytes_view paylo
     h[3] = kind;
     put_u32(h + 4, static_cast<std::uint32_t>(payload.size()));
     put_u32(h + 8, crc32c(payload));
+    return h + frame_header_size;
 }
 
 } // namespace
@@ -52,8 +55,8 @@ void append_frame(std::vector<std::byte>& out, bytes_view message, framing how,
         out.push_back(newline);
         return;
     }
-    append_header(out, kind_data, message);
-    out.insert(out.end(), message.begin(), message.end());
+    std::byte* payload = append_header(out, kind_data, message);
+    if (!message.empty()) std::memcpy(payload, message.data(), message.size());
 }
 
 void append_hello(std::vector<std::byte>& out, framing how) {
@@ -76,6 +79,13 @@ std::span<std::byte> frame_decoder::prepare(std::size_t n) {
 }
 
 bool frame_decoder::next(std::vector<std::byte>& message, std::error_code& ec) {
+    bytes_view view;
+    if (!next(view, ec)) return false;
+    message.assign(view.begin(), view.end());
+    return true;
+}
+
+bool frame_decoder::next(bytes_view& message, std::error_code& ec) {
     ec.clear();
     const std::byte* data = buffer_.data() + begin_;
     const std::size_t available = end_ - begin_;
@@ -87,7 +97,7 @@ bool frame_decoder::next(std::vector<std::byte>& message, std::error_code& ec) {
             return false;
         }
         if (found == data + available) return false;
-        message.assign(data, found);
+        message = bytes_view(data, length);
         begin_ += length + 1;
         return true;
     }
@@ -116,17 +126,24 @@ bool frame_decoder::next(std::vector<std::byte>& message, std::error_code& ec) {
             ++hellos_;
             continue;
         }
-        message.assign(payload.begin(), payload.end());
+        message = payload;
         return true;
     }
     return false;
 }
 
 bool frame_decoder::finish(std::vector<std::byte>& message, std::error_code& ec) {
+    bytes_view view;
+    if (!finish(view, ec)) return false;
+    message.assign(view.begin(), view.end());
+    return true;
+}
+
+bool frame_decoder::finish(bytes_view& message, std::error_code& ec) {
     ec.clear();
     if (begin_ == end_) return false;
     if (how_ == framing::lines) {
-        message.assign(buffer_.begin() + begin_, buffer_.begin() + end_);
+        message = bytes_view(buffer_.data() + begin_, end_ - begin_);
         begin_ = end_;
         return true;
     }

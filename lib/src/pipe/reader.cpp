@@ -5,6 +5,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <unistd.h>
 
@@ -62,18 +63,31 @@ void frame_reader::complete(std::error_code ec, receive_status status) {
     boost::asio::post(io_, [done = std::move(done_), ec, status] { done(ec, status); });
 }
 
-void frame_reader::step() {
-    std::error_code ec;
+bool frame_reader::advance(bytes_view& message, receive_status& status, std::error_code& ec,
+                           bool may_wait) {
+    status = receive_status::empty;
     for (;;) {
-        if (failure_) return complete(failure_, receive_status::empty);
-        if (decoder_.next(*message_, ec)) return complete({}, receive_status::message);
-        if (ec) return complete(ec, receive_status::empty);
+        if (failure_) {
+            ec = failure_;
+            return true;
+        }
+        if (decoder_.next(message, ec)) {
+            status = receive_status::message;
+            return true;
+        }
+        if (ec) break;
         if (at_eof_) {
-            if (decoder_.finish(*message_, ec)) return complete({}, receive_status::message);
-            if (ec) return complete(ec, receive_status::empty);
+            if (decoder_.finish(message, ec)) {
+                status = receive_status::message;
+                return true;
+            }
+            if (ec) break;
             const int next = at_end_ ? at_end_(decoder_.producers_seen(), ec) : -1;
-            if (ec) return complete(ec, receive_status::empty);
-            if (next < 0) return complete({}, receive_status::end_of_stream);
+            if (ec) break;
+            if (next < 0) {
+                status = receive_status::end_of_stream;
+                return true;
+            }
             stream_.close(); // after the hook opened next, so the FIFO never lacks a reader
             stream_.assign(next);
             stream_.non_blocking(true);
@@ -89,8 +103,10 @@ void frame_reader::step() {
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && errno != EAGAIN) {
-            return complete(std::error_code(errno, std::system_category()), receive_status::empty);
+            ec = std::error_code(errno, std::system_category());
+            break;
         } else {
+            if (!may_wait) return false;
             // Nothing to read yet: readiness comes with data, or with a hang-up once every
             // writer that opened has gone.
             stream_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
@@ -99,29 +115,75 @@ void frame_reader::step() {
                                    writer_seen_ = true;
                                    step();
                                });
-            return;
+            return false;
         }
     }
+    failure_ = ec; // a broken stream stays broken
+    return true;
+}
+
+void frame_reader::step() {
+    bytes_view message;
+    receive_status status;
+    std::error_code ec;
+    if (!advance(message, status, ec, true)) return;
+    if (status == receive_status::message) message_->assign(message.begin(), message.end());
+    complete(ec, status);
 }
 
 receive_status frame_reader::receive(std::vector<std::byte>& message, wait_duration wait,
                                      std::error_code& ec) {
+    ec.clear();
     bool done = false;
     receive_status result = receive_status::empty;
-    async_receive(message, [&](std::error_code e, receive_status status) {
+    message_ = &message;
+    done_ = [&](std::error_code e, receive_status status) {
         done = true;
         ec = e;
         result = status;
-    });
-    if (!run_until(io_, done, deadline_after(wait))) {
+    };
+    // What is buffered or readable now needs no trip through io.
+    bytes_view ready;
+    if (advance(ready, result, ec, true)) {
+        if (result == receive_status::message) message.assign(ready.begin(), ready.end());
+        done = true;
+    } else if (!run_until(io_, done, deadline_after(wait))) {
         cancel(); // nothing is lost: only the wait is cancelled, never a read
         run_until(io_, done, clock_type::time_point::max());
     }
+    done_ = nullptr;
     if (ec == aborted()) {
         ec.clear();
         return receive_status::empty;
     }
     return ec ? receive_status::empty : result;
+}
+
+receive_status frame_reader::receive_batch(message_batch& batch, std::size_t max,
+                                           wait_duration wait, std::error_code& ec) {
+    const auto add = [&](bytes_view message) {
+        const auto room = batch.append(message.size());
+        std::copy(message.begin(), message.end(), room.begin());
+    };
+    // Messages are copied once, from the decoder's buffer into the batch; only a first
+    // message that had to be waited for goes through receive() and scratch_.
+    bytes_view message;
+    receive_status status;
+    ec.clear();
+    if (!advance(message, status, ec, false)) {
+        status = receive(scratch_, wait, ec);
+        if (status != receive_status::message) return status;
+        add(scratch_);
+    } else if (status != receive_status::message) {
+        return ec ? receive_status::empty : status;
+    } else {
+        add(message);
+    }
+    std::error_code later; // sticky in failure_: the next call reports it
+    while (batch.size() < max && advance(message, status, later, false) &&
+           status == receive_status::message)
+        add(message);
+    return receive_status::message;
 }
 
 } // namespace conveyor::pipe::detail

@@ -30,11 +30,20 @@ public:
     // The blocking form: runs io until the message, end of stream or the wait is over.
     receive_status receive(std::vector<std::byte>& message, wait_duration wait,
                            std::error_code& ec);
+    // Up to max messages into batch: waits as receive() for the first, then takes what is
+    // there without waiting: many frames from one read. A failure after the first message is kept
+    // for the next call (the reader's failures are sticky).
+    receive_status receive_batch(message_batch& batch, std::size_t max, wait_duration wait,
+                                 std::error_code& ec);
 
     boost::asio::io_context& context() noexcept { return io_; }
 
 private:
     void step();
+    // Takes the next message (a view into the decoder's buffer, valid until it reads again)
+    // without waiting: true when done (message, end of stream, or ec); false when nothing is
+    // there, after starting a wait that goes on with step() if may_wait.
+    bool advance(bytes_view& message, receive_status& status, std::error_code& ec, bool may_wait);
     void complete(std::error_code ec, receive_status status);
 
     std::unique_ptr<boost::asio::io_context> own_io_;
@@ -43,6 +52,7 @@ private:
     frame_decoder decoder_;
     at_end_hook at_end_;
     std::vector<std::byte>* message_ = nullptr;
+    std::vector<std::byte> scratch_; // receive_batch's first message, when it waited for it
     handler done_;
     // A read of 0 bytes means end of input only once a writer has been seen: a FIFO that
     // no writer has opened yet also reads 0.

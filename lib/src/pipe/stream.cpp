@@ -38,6 +38,11 @@ receive_status stream_receiver::do_receive(std::vector<std::byte>& message, wait
     return reader_->receive(message, wait, ec);
 }
 
+receive_status stream_receiver::do_receive_batch(message_batch& batch, std::size_t max,
+                                                 wait_duration wait, std::error_code& ec) {
+    return reader_->receive_batch(batch, max, wait, ec);
+}
+
 stream_sender::stream_sender(int fd, const endpoint& where, const stream_options& options)
     : stream_sender(
           std::make_unique<detail::frame_writer>(
@@ -68,6 +73,11 @@ std::size_t stream_sender::max_message() const noexcept {
 
 bool stream_sender::do_send(bytes_view message, wait_duration wait, std::error_code& ec) {
     return writer_->send(message, wait, ec);
+}
+
+std::size_t stream_sender::do_send_batch(std::span<const bytes_view> messages, wait_duration wait,
+                                         std::error_code& ec) {
+    return writer_->send_batch(messages, wait, ec);
 }
 
 void stream_sender::do_close(std::error_code& ec) {

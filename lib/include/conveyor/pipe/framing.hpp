@@ -42,9 +42,13 @@ public:
 
     // True with the next message in message; false when more bytes are needed or on error.
     bool next(std::vector<std::byte>& message, std::error_code& ec);
+    // As above, with message viewing the decoder's buffer (no copy): valid until the next
+    // prepare().
+    bool next(bytes_view& message, std::error_code& ec);
     // At end of input: true with a last line that had no newline (lines mode); sets
     // errc::corrupt_data when part of a frame is left (a writer died mid-frame).
     bool finish(std::vector<std::byte>& message, std::error_code& ec);
+    bool finish(bytes_view& message, std::error_code& ec);
 
     // Hello frames seen: producers that attached so far.
     std::size_t producers_seen() const noexcept { return hellos_; }
