@@ -1,6 +1,7 @@
 // conveyor's fifo:// transport: one FIFO per lane (a FIFO has one consumer at a time). The
 // producer opens the FIFO at its first send, as the library does; the kernel's default
-// 64 KiB buffer, since the library opens the FIFO itself.
+// 64 KiB buffer, since the library opens the FIFO itself. A stream goes in with
+// send_batch, as conveyor-producer sends; a ping-pong with send.
 #include "conveyor_copying.hpp"
 
 #include "conveyor/endpoint.hpp"
@@ -13,7 +14,7 @@ namespace {
 
 class conveyor_fifo_channel final : public channel {
 public:
-    explicit conveyor_fifo_channel(const lane_plan& plan) {
+    explicit conveyor_fifo_channel(const lane_plan& plan) : streaming_(plan.streaming) {
         options_.max_message = plan.max_message;
         options_.min_producers = plan.writers_per_lane;
         for (std::size_t i = 0; i < plan.lanes; ++i) {
@@ -30,6 +31,7 @@ public:
         std::string why;
         auto sender = pipe::open_fifo_sender(where(lane), options_, ec, &why);
         if (!sender) throw std::system_error(ec, why);
+        if (streaming_) return std::make_unique<batching_writer>(std::move(sender));
         return std::make_unique<copying_writer>(std::move(sender));
     }
     std::unique_ptr<reader> open_reader(std::size_t lane) override {
@@ -42,6 +44,7 @@ public:
 
 private:
     endpoint where(std::size_t lane) const { return endpoint::parse("fifo://" + paths_.at(lane)); }
+    bool streaming_;
     channel_options options_;
     std::vector<std::string> paths_;
 };

@@ -1,5 +1,6 @@
 // conveyor's pipe: transport: its frames (header and CRC-32C) on an anonymous pipe per lane,
-// through stream_sender and stream_receiver as a program would use on its stdin/stdout.
+// through stream_sender and stream_receiver as a program would use on its stdin/stdout. A
+// stream goes in with send_batch, as conveyor-producer sends; a ping-pong with send.
 #include "conveyor_copying.hpp"
 #include "stream_io.hpp"
 
@@ -15,7 +16,7 @@ namespace {
 class conveyor_pipe_channel final : public channel {
 public:
     conveyor_pipe_channel(const config& setting, const lane_plan& plan)
-        : where_(endpoint::parse("pipe:")) {
+        : where_(endpoint::parse("pipe:")), streaming_(plan.streaming) {
         options_.max_message = plan.max_message;
         for (std::size_t i = 0; i < plan.lanes; ++i) {
             int fds[2];
@@ -26,8 +27,10 @@ public:
         }
     }
     std::unique_ptr<writer> open_writer(std::size_t lane) override {
-        return std::make_unique<copying_writer>(std::make_unique<pipe::stream_sender>(
-            write_ends_.at(lane).release(), where_, options_));
+        auto sender =
+            std::make_unique<pipe::stream_sender>(write_ends_.at(lane).release(), where_, options_);
+        if (streaming_) return std::make_unique<batching_writer>(std::move(sender));
+        return std::make_unique<copying_writer>(std::move(sender));
     }
     std::unique_ptr<reader> open_reader(std::size_t lane) override {
         return std::make_unique<copying_reader>(std::make_unique<pipe::stream_receiver>(
@@ -40,6 +43,7 @@ public:
 
 private:
     endpoint where_;
+    bool streaming_;
     pipe::stream_options options_;
     std::vector<unique_fd> read_ends_;
     std::vector<unique_fd> write_ends_;
