@@ -1,7 +1,7 @@
 // conveyor's fifo:// transport: one FIFO per lane (a FIFO has one consumer at a time). The
-// producer opens the FIFO at its first send, as the library does; the kernel's default
-// 64 KiB buffer, since the library opens the FIFO itself. A stream goes in with
-// send_batch, as conveyor-producer sends; a ping-pong with send.
+// producer opens the FIFO at its first send, as the library does; the library sizes the
+// FIFO's buffer to hold a whole message (the kernel's 64 KiB, up to 1 MiB for large ones). A stream
+// goes in with send_batch, as conveyor-producer sends; a ping-pong with send.
 #include "conveyor_copying.hpp"
 
 #include "conveyor/endpoint.hpp"
@@ -53,7 +53,9 @@ class conveyor_fifo_transport final : public transport {
 public:
     std::string name() const override { return "conveyor-fifo"; }
     bool shares_lanes() const override { return false; }
-    std::vector<config> configs(std::size_t) const override { return {{"buffer 64K", 0}}; }
+    std::vector<config> configs(std::size_t) const override {
+        return {{"buffer fits a message", 0}};
+    }
     std::unique_ptr<channel> open(const config&, const lane_plan& plan) override {
         return std::make_unique<conveyor_fifo_channel>(plan);
     }

@@ -45,6 +45,19 @@ void write_raw(const std::string& path, const std::string& bytes) {
 
 BOOST_AUTO_TEST_SUITE(fifo)
 
+BOOST_AUTO_TEST_CASE(a_consumer_grows_the_fifo_buffer_to_hold_a_large_message) {
+    scratch_dir dir;
+    const auto where = endpoint::parse(dir.uri("f"));
+    channel_options options;
+    options.max_message = 256u << 10;
+    auto in = open_receiver(where, options);
+    const int fd = ::open(where.name().c_str(), O_WRONLY | O_NONBLOCK); // the consumer reads
+    BOOST_REQUIRE(fd >= 0);
+    // 256 KiB and a frame header need 512 KiB, within the default pipe-max-size of 1 MiB.
+    BOOST_TEST(::fcntl(fd, F_GETPIPE_SZ) == 512 << 10);
+    ::close(fd);
+}
+
 BOOST_AUTO_TEST_CASE(the_fifo_is_created_0600_and_stays_after_both_ends_close) {
     scratch_dir dir;
     const auto where = endpoint::parse(dir.uri("f"));

@@ -4,6 +4,7 @@
 #include "conveyor/error.hpp"
 #include "conveyor/pipe/child.hpp" // stream_sender's optional child must be complete here
 #include "pipe/fifo_registry.hpp"
+#include "pipe/pipe_buffer.hpp"
 #include "pipe/reader.hpp"
 #include "pipe/writer.hpp"
 
@@ -170,9 +171,11 @@ std::unique_ptr<stream_sender> open_fifo_sender(const endpoint& where,
     const framing how = options.lines ? framing::lines : framing::frames;
     const detail::frame_writer::settings settings{how, options.max_message, true,
                                                   how == framing::frames};
-    auto connect = [path = where.name()](std::error_code& e) {
+    auto connect = [path = where.name(), most = options.max_message](std::error_code& e) {
         e.clear();
-        return open_fifo(path, O_WRONLY, e); // ENXIO while no consumer has it open
+        const int fd = open_fifo(path, O_WRONLY, e);    // ENXIO while no consumer has it open
+        if (fd >= 0) detail::fit_pipe_buffer(fd, most); // for readers that did not
+        return fd;
     };
     return std::make_unique<stream_sender>(
         std::make_unique<detail::frame_writer>(-1, settings, io, connect), where);
@@ -212,6 +215,7 @@ std::unique_ptr<stream_receiver> open_fifo_receiver(const endpoint& where,
                        : describe(where, "locking the FIFO", ec);
         return nullptr;
     }
+    detail::fit_pipe_buffer(fd, options.max_message); // the FIFO's buffer lives while fd does
     const std::size_t wanted = how == framing::frames ? options.min_producers : 0;
     // At end of input before enough producers said hello, wait for the next writer on a
     // fresh descriptor: the old one would report the hang-up forever. The new one is open

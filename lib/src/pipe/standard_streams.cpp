@@ -2,6 +2,7 @@
 #include "conveyor/error.hpp"
 #include "conveyor/pipe/child.hpp"
 #include "conveyor/pipe/stream.hpp"
+#include "pipe/pipe_buffer.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -58,6 +59,7 @@ std::unique_ptr<stream_sender> open_pipe_sender(const endpoint& where,
     }
     const int fd = take_stream(STDOUT_FILENO, "standard output", where, ec, why);
     if (fd < 0) return nullptr;
+    detail::fit_pipe_buffer(fd, options.max_message);
     const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (null >= 0) {
         ::dup2(null, STDOUT_FILENO);
@@ -73,6 +75,7 @@ std::unique_ptr<stream_receiver> open_pipe_receiver(const endpoint& where,
     ec.clear();
     const int fd = take_stream(STDIN_FILENO, "standard input", where, ec, why);
     if (fd < 0) return nullptr;
+    detail::fit_pipe_buffer(fd, options.max_message);
     return std::make_unique<stream_receiver>(fd, where,
                                              stream_options_of(where, options, "standard input"));
 }
