@@ -2,6 +2,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <iterator>
+#include <sstream>
+
 namespace conveyor::test {
 
 std::uint64_t verify_output(std::string_view output, std::size_t message_size,
@@ -14,6 +17,17 @@ std::uint64_t verify_output(std::string_view output, std::size_t message_size,
         verifier.observe(std::as_bytes(std::span(output.data() + at, message_size)));
     }
     return records;
+}
+
+std::vector<std::string> row_of(const std::string& listing, const std::string& uri) {
+    std::istringstream lines(listing);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        std::vector<std::string> columns{std::istream_iterator<std::string>(words),
+                                         std::istream_iterator<std::string>()};
+        if (!columns.empty() && columns[0] == uri) return columns;
+    }
+    return {};
 }
 
 } // namespace conveyor::test

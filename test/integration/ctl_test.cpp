@@ -7,27 +7,9 @@
 
 #include <csignal>
 #include <fstream>
-#include <iterator>
-#include <sstream>
 #include <unistd.h>
 
 using namespace conveyor::test;
-
-namespace {
-
-// The columns of ctl list's row for uri; empty when it is not listed.
-std::vector<std::string> row_of(const std::string& listing, const std::string& uri) {
-    std::istringstream lines(listing);
-    for (std::string line; std::getline(lines, line);) {
-        std::istringstream words(line);
-        std::vector<std::string> columns{std::istream_iterator<std::string>(words),
-                                         std::istream_iterator<std::string>()};
-        if (!columns.empty() && columns[0] == uri) return columns;
-    }
-    return {};
-}
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(ctl)
 

@@ -58,14 +58,7 @@ long long number_after(const std::string& text, const std::string& word) {
 
 // The columns of conveyor-ctl list's row for uri; empty when it is not listed.
 std::vector<std::string> listed(const std::string& uri) {
-    std::istringstream lines(run(ctl_app, {"list"}).out);
-    for (std::string line; std::getline(lines, line);) {
-        std::istringstream words(line);
-        std::vector<std::string> columns{std::istream_iterator<std::string>(words),
-                                         std::istream_iterator<std::string>()};
-        if (!columns.empty() && columns[0] == uri) return columns;
-    }
-    return {};
+    return row_of(run(ctl_app, {"list"}).out, uri);
 }
 
 } // namespace

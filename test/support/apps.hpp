@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace conveyor::test {
 
@@ -17,6 +18,10 @@ inline const std::string ctl_app = CONVEYOR_CTL;
 // ignored. Returns the number of whole records.
 std::uint64_t verify_output(std::string_view output, std::size_t message_size,
                             stream_verifier& verifier);
+
+// The columns of the row of conveyor-ctl list's output (listing) whose first column is uri;
+// empty when it is not listed.
+std::vector<std::string> row_of(const std::string& listing, const std::string& uri);
 
 inline bool contains(const std::string& text, std::string_view part) {
     return text.find(part) != std::string::npos;
