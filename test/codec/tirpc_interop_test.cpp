@@ -368,6 +368,11 @@ BOOST_AUTO_TEST_CASE(bools_and_enums_match_libtirpc) {
     check_both_ways(false);
     for (side s : {side::buy, side::sell, side::cross})
         check_both_ways(s);
+    // Any int is a value of an enum with int beneath it, and xdr_enum takes any int.
+    for (std::int32_t v : edges<std::int32_t>())
+        check_both_ways(static_cast<side>(v));
+    for (int n = 0; n < random_values; ++n)
+        check_both_ways(static_cast<side>(random_bits<std::int32_t>()));
 }
 
 BOOST_AUTO_TEST_CASE(strings_of_every_length_match_libtirpc) {
