@@ -1,6 +1,7 @@
 // conveyor-consumer: takes messages from an endpoint and writes them out, or verifies them.
 #include "common/app_main.hpp"
 #include "common/exit_codes.hpp"
+#include "common/joined_segment.hpp"
 #include "common/message_writer.hpp"
 #include "common/options.hpp"
 #include "common/report.hpp"
@@ -28,6 +29,7 @@ namespace {
 struct settings {
     endpoint where;
     channel_options channel;
+    cli::sizes_given sizes;  // which of channel's sizes the command line gave
     std::uint64_t count = 0; // 0: until end of stream
     bool quiet = false;
     bool verify = false;
@@ -41,6 +43,7 @@ public:
 
     int run() {
         in_ = open_receiver(s_.where, s_.channel);
+        cli::note_joined_segment("conveyor-consumer", s_.where, s_.channel, s_.sizes);
         int status = cli::exit_ok;
         std::optional<error> failure;
         try {
@@ -234,6 +237,7 @@ settings read_settings(const po::variables_map& values) {
     settings s;
     s.where = cli::parse_endpoint(values["endpoint"].as<std::string>());
     s.channel = cli::read_channel_options(values);
+    s.sizes = cli::read_sizes_given(values);
     s.channel.min_producers = values["producers"].as<std::size_t>();
     if (s.channel.min_producers == 0) throw cli::usage_error("--producers: N must be at least 1");
     if (s.channel.lines && s.channel.min_producers > 1)

@@ -1,6 +1,7 @@
 // conveyor-producer: sends stdin's lines, or generated verifiable messages, to an endpoint.
 #include "common/app_main.hpp"
 #include "common/exit_codes.hpp"
+#include "common/joined_segment.hpp"
 #include "common/options.hpp"
 #include "common/report.hpp"
 #include "common/stop_signals.hpp"
@@ -30,6 +31,7 @@ namespace {
 struct settings {
     endpoint where;
     channel_options channel;
+    cli::sizes_given sizes;     // which of channel's sizes the command line gave
     std::uint64_t generate = 0; // 0: read stdin
     std::uint64_t size = 64;
     bool xdr = false;    // --format xdr: each generated message in a typed XDR envelope
@@ -68,6 +70,7 @@ public:
 
     int run() {
         out_ = open_sender(s_.where, s_.channel);
+        cli::note_joined_segment("conveyor-producer", s_.where, s_.channel, s_.sizes);
         int status = cli::exit_ok;
         try {
             status = s_.generate > 0 ? generate() : forward_stdin();
@@ -281,6 +284,7 @@ settings read_settings(const po::variables_map& values) {
     settings s;
     s.where = cli::parse_endpoint(values["endpoint"].as<std::string>());
     s.channel = cli::read_channel_options(values);
+    s.sizes = cli::read_sizes_given(values);
     if (values.count("generate")) {
         s.generate = values["generate"].as<std::uint64_t>();
         if (s.generate == 0) throw cli::usage_error("--generate: N must be at least 1");

@@ -180,4 +180,17 @@ BOOST_AUTO_TEST_CASE(a_consumer_timeout_exits_2_and_says_why) {
     BOOST_TEST(contains(got.err, "no message for 0.2 s"), got.err);
 }
 
+BOOST_AUTO_TEST_CASE(sizes_given_to_a_joining_app_that_differ_from_the_segment_are_pointed_out) {
+    scratch_segment s("joined-sizes");
+    BOOST_TEST(run(producer_app, {s.uri()}, "made with the defaults\n").status == 0);
+    const auto joined =
+        run(consumer_app, {s.uri(), "--max-message", "1M", "--capacity", "8M", "--count", "1"});
+    BOOST_TEST(joined.status == 0, joined.err);
+    BOOST_TEST(joined.out == "made with the defaults\n");
+    BOOST_TEST(contains(joined.err, "already exists with capacity 4194304 and max message 65536"),
+               joined.err);
+    const auto same = run(producer_app, {s.uri(), "--max-message", "64K"}, "x\n");
+    BOOST_TEST(!contains(same.err, "already exists"), same.err); // as given: nothing to say
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,24 @@
+// A notice for a user whose --capacity or --max-message met a segment that already existed:
+// those sizes apply only when a call creates the segment, and joining keeps the segment's.
+#pragma once
+
+#include <conveyor/endpoint.hpp>
+#include <conveyor/open.hpp>
+
+#include <boost/program_options/variables_map.hpp>
+
+namespace conveyor::cli {
+
+// Which sizes the command line gave, as opposed to their defaults.
+struct sizes_given {
+    bool capacity = false;
+    bool max_message = false;
+};
+sizes_given read_sizes_given(const boost::program_options::variables_map& values);
+
+// After opening where: if it is a segment whose sizes differ from those given, says so on
+// stderr, naming the segment's sizes and how to get the ones asked for.
+void note_joined_segment(const char* app, const endpoint& where, const channel_options& asked,
+                         sizes_given given);
+
+} // namespace conveyor::cli
