@@ -3,6 +3,7 @@
 
 #include "conveyor/checksum.hpp"
 
+#include <bit>
 #include <cstring>
 #include <random>
 #include <unistd.h>
@@ -10,15 +11,25 @@
 namespace conveyor {
 namespace {
 
-void put_le(std::byte* at, std::uint64_t value, int bytes) noexcept {
-    for (int i = 0; i < bytes; ++i)
-        at[i] = static_cast<std::byte>(value >> (8 * i));
+// Fields are little-endian whatever the host. Bytes is a constant, so on a little-endian
+// host each is one move: the byte-by-byte form cost a third of making a 64-byte message.
+template <int Bytes> void put_le(std::byte* at, std::uint64_t value) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(at, &value, Bytes);
+    } else {
+        for (int i = 0; i < Bytes; ++i)
+            at[i] = static_cast<std::byte>(value >> (8 * i));
+    }
 }
 
-std::uint64_t get_le(const std::byte* at, int bytes) noexcept {
+template <int Bytes> std::uint64_t get_le(const std::byte* at) noexcept {
     std::uint64_t value = 0;
-    for (int i = 0; i < bytes; ++i)
-        value |= std::uint64_t(std::to_integer<unsigned>(at[i])) << (8 * i);
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(&value, at, Bytes);
+    } else {
+        for (int i = 0; i < Bytes; ++i)
+            value |= std::uint64_t(std::to_integer<unsigned>(at[i])) << (8 * i);
+    }
     return value;
 }
 
@@ -42,12 +53,12 @@ message_generator::message_generator(std::uint64_t producer_id, std::size_t size
 
 void message_generator::make(std::uint64_t sequence, std::span<std::byte> out) const noexcept {
     std::byte* p = out.data();
-    put_le(p, producer_id_, 8);
-    put_le(p + 8, sequence, 8);
-    put_le(p + 16, count_, 8);
-    put_le(p + 24, size_, 4);
+    put_le<8>(p, producer_id_);
+    put_le<8>(p + 8, sequence);
+    put_le<8>(p + 16, count_);
+    put_le<4>(p + 24, size_);
     std::uint32_t crc = crc32c({p, 28}) ^ payload_crc_;
-    put_le(p + 28, crc, 4);
+    put_le<4>(p + 28, crc);
     if (!payload_.empty()) std::memcpy(p + generated_header_size, payload_.data(), payload_.size());
 }
 
@@ -63,12 +74,12 @@ bool stream_verifier::observe(std::span<const std::byte> message) {
         return false;
     }
     const std::byte* p = message.data();
-    const auto crc = static_cast<std::uint32_t>(get_le(p + 28, 4));
+    const auto crc = static_cast<std::uint32_t>(get_le<4>(p + 28));
     const auto expected = crc32c({p, 28}) ^ crc32c(message.subspan(generated_header_size));
-    const std::uint64_t producer = get_le(p, 8);
-    const std::uint64_t sequence = get_le(p + 8, 8);
-    const std::uint64_t count = get_le(p + 16, 8);
-    if (crc != expected || get_le(p + 24, 4) != message.size() || sequence >= count ||
+    const std::uint64_t producer = get_le<8>(p);
+    const std::uint64_t sequence = get_le<8>(p + 8);
+    const std::uint64_t count = get_le<8>(p + 16);
+    if (crc != expected || get_le<4>(p + 24) != message.size() || sequence >= count ||
         count > max_verified_count) {
         ++totals_.corrupt;
         return false;
