@@ -41,6 +41,14 @@ void write_raw(const std::string& path, const std::string& bytes) {
     ::close(fd);
 }
 
+// A consumer's stream of four producers whose messages may be far above PIPE_BUF.
+channel_options four_producers_of_up_to_1m() {
+    channel_options options;
+    options.max_message = 1 << 20;
+    options.min_producers = 4;
+    return options;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(fifo)
@@ -155,9 +163,7 @@ BOOST_AUTO_TEST_CASE(a_producer_that_sends_nothing_still_ends_the_consumers_stre
 BOOST_AUTO_TEST_CASE(four_producers_of_frames_above_pipe_buf_never_interleave) {
     scratch_dir dir;
     const auto where = endpoint::parse(dir.uri("f"));
-    channel_options options;
-    options.max_message = 1 << 20;
-    options.min_producers = 4;
+    const auto options = four_producers_of_up_to_1m();
     auto in = open_receiver(where, options);
     constexpr unsigned per_producer = 60;
     std::vector<std::thread> producers;
@@ -184,9 +190,7 @@ BOOST_AUTO_TEST_CASE(four_producers_of_frames_above_pipe_buf_never_interleave) {
 BOOST_AUTO_TEST_CASE(producers_sending_batches_of_small_and_large_frames_never_interleave) {
     scratch_dir dir;
     const auto where = endpoint::parse(dir.uri("f"));
-    channel_options options;
-    options.max_message = 1 << 20;
-    options.min_producers = 4;
+    const auto options = four_producers_of_up_to_1m();
     auto in = open_receiver(where, options);
     // Stretches of 50 small messages (their batches go out under the shared lock) take turns
     // with stretches where every third is above PIPE_BUF (the exclusive lock).

@@ -48,6 +48,15 @@ pid_t dead_pid() {
     return child;
 }
 
+// A conveyor segment under s's name whose header claims layout version (the byte after the
+// 8-byte magic), as another build of conveyor would have made it.
+void make_with_layout_version(const scratch_segment& s, char version) {
+    { shm::queue_sender creator(endpoint::parse(s.uri())); }
+    std::string bytes = file_contents(s.path());
+    bytes[8] = version;
+    write_file(s.path(), bytes);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(shm_segment)
@@ -98,10 +107,7 @@ BOOST_AUTO_TEST_CASE(a_foreign_file_is_refused_and_left_untouched) {
 
 BOOST_AUTO_TEST_CASE(another_layout_version_is_refused_by_name) {
     scratch_segment s("version");
-    { shm::queue_sender creator(endpoint::parse(s.uri())); }
-    std::string bytes = file_contents(s.path());
-    bytes[8] = 99; // layout_version follows the 8-byte magic
-    write_file(s.path(), bytes);
+    make_with_layout_version(s, 99);
     const auto [ec, why] = open_failure(s);
     BOOST_TEST((ec == errc::layout_mismatch));
     BOOST_TEST(why.find("layout version 99") != std::string::npos);
@@ -111,10 +117,7 @@ BOOST_AUTO_TEST_CASE(another_layout_version_is_refused_by_name) {
 
 BOOST_AUTO_TEST_CASE(a_segment_of_another_layout_version_is_listed_with_that_version) {
     scratch_segment s("version-list");
-    { shm::queue_sender creator(endpoint::parse(s.uri())); }
-    std::string bytes = file_contents(s.path());
-    bytes[8] = 1; // layout_version follows the 8-byte magic
-    write_file(s.path(), bytes);
+    make_with_layout_version(s, 1);
     const auto segments = shm::list_segments();
     const auto listed = std::find_if(segments.begin(), segments.end(),
                                      [&](const auto& info) { return info.name == s.name(); });
