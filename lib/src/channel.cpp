@@ -101,9 +101,26 @@ receive_status receiver::receive_for(std::vector<std::byte>& message, wait_durat
     return or_throw(*this, [&](std::error_code& ec) { return receive_for(message, timeout, ec); });
 }
 
+void receiver::ack(std::error_code& ec) {
+    ec.clear();
+    do_ack(ec);
+}
+
+void receiver::ack() {
+    or_throw(*this, [&](std::error_code& ec) {
+        ack(ec);
+        return true;
+    });
+}
+
+void receiver::do_ack(std::error_code& ec) {
+    ec.clear();
+}
+
 receive_status receiver::receive_within(std::vector<std::byte>& message, wait_duration wait,
                                         std::error_code& ec) {
     ec.clear();
+    redelivered_ = false;
     if (deferred_) {
         ec = std::exchange(deferred_, {});
         return receive_status::empty;
@@ -133,6 +150,7 @@ receive_status receiver::do_receive_batch(message_batch& batch, std::size_t max,
     while (status == receive_status::message) {
         auto room = batch.append(scratch_.size());
         std::copy(scratch_.begin(), scratch_.end(), room.begin());
+        if (std::exchange(redelivered_, false)) batch.mark_redelivered();
         if (batch.size() == max) break;
         status = do_receive(scratch_, no_wait, ec);
     }

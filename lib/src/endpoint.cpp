@@ -14,8 +14,10 @@ struct scheme_prefix {
     scheme kind;
 };
 
-constexpr std::array<scheme_prefix, 5> prefixes{{
+constexpr std::array<scheme_prefix, 7> prefixes{{
     {"shm://", scheme::shm},
+    {"file://", scheme::file},
+    {"topic://", scheme::topic},
     {"fifo://", scheme::fifo},
     {"pipe:", scheme::pipe},
     {"tcp://", scheme::tcp},
@@ -34,6 +36,10 @@ const char* scheme_text(scheme s) {
         return "tcp";
     case scheme::nats:
         return "nats";
+    case scheme::file:
+        return "file";
+    case scheme::topic:
+        return "topic";
     }
     return "?";
 }
@@ -52,13 +58,15 @@ std::string check_shm_name(std::string_view name) {
     return {};
 }
 
-// Returns an empty string when the FIFO path is acceptable, else the reason.
-std::string check_fifo_path(std::string_view path) {
-    if (path.empty()) return "the FIFO path is empty (expected fifo:///abs/path)";
+// Returns an empty string when the path of a fifo:// or file:// endpoint is acceptable,
+// else the reason. what: "FIFO" or "file"; example: a good URI of that scheme.
+std::string check_path(std::string_view path, std::string_view what, std::string_view example) {
+    const std::string the = "the " + std::string(what) + " path ";
+    if (path.empty()) return the + "is empty (expected " + std::string(example) + ")";
     if (path.front() != '/')
-        return "the FIFO path must be absolute (fifo:///tmp/f, with three slashes)";
-    if (path.back() == '/') return "the FIFO path names a directory";
-    if (path.find('\0') != std::string_view::npos) return "the FIFO path contains a NUL byte";
+        return the + "must be absolute (" + std::string(example) + ", with three slashes)";
+    if (path.back() == '/') return the + "names a directory";
+    if (path.find('\0') != std::string_view::npos) return the + "contains a NUL byte";
     return {};
 }
 
@@ -84,14 +92,12 @@ endpoint endpoint::parse(std::string_view uri, std::error_code& ec, std::string*
         if (!is_supported(p.kind))
             return fail(errc::unsupported_scheme,
                         std::string(scheme_text(p.kind)) + ": transport not supported yet");
-        if (p.kind == scheme::shm) {
-            if (auto reason = check_shm_name(result.name_); !reason.empty())
-                return fail(errc::invalid_endpoint, reason);
-        }
-        if (p.kind == scheme::fifo) {
-            if (auto reason = check_fifo_path(result.name_); !reason.empty())
-                return fail(errc::invalid_endpoint, reason);
-        }
+        std::string reason;
+        if (p.kind == scheme::shm || p.kind == scheme::topic) reason = check_shm_name(result.name_);
+        if (p.kind == scheme::fifo) reason = check_path(result.name_, "FIFO", "fifo:///tmp/f");
+        if (p.kind == scheme::file)
+            reason = check_path(result.name_, "file", "file:///var/lib/orders.queue");
+        if (!reason.empty()) return fail(errc::invalid_endpoint, reason);
         if (p.kind == scheme::pipe && !result.name_.empty())
             return fail(errc::invalid_endpoint, "pipe: takes nothing after the colon");
         return result;
@@ -106,8 +112,9 @@ endpoint endpoint::parse(std::string_view uri, std::error_code& ec, std::string*
             return fail(errc::invalid_endpoint, "malformed " + std::string(given) +
                                                     " URI (expected " + std::string(p.prefix) +
                                                     (p.kind == scheme::pipe ? "" : "...") + ")");
-    return fail(errc::invalid_endpoint, "unknown scheme '" + std::string(given) +
-                                            "' (known: shm://, fifo://, pipe:, tcp://, nats://)");
+    return fail(errc::invalid_endpoint,
+                "unknown scheme '" + std::string(given) +
+                    "' (known: shm://, file://, topic://, fifo://, pipe:, nats://)");
 }
 
 endpoint endpoint::parse(std::string_view uri) {

@@ -78,9 +78,15 @@ public:
         return {bytes_.data() + begin, ends_[i] - begin};
     }
     std::size_t bytes() const noexcept { return used_; }
+    // Whether message i was delivered before, to a receiver that died or closed without
+    // acknowledging it (receivers opened with channel_options::acknowledge).
+    bool redelivered(std::size_t i) const noexcept {
+        return i < redelivered_.size() && redelivered_[i];
+    }
     void clear() noexcept {
         used_ = 0;
         ends_.clear();
+        redelivered_.clear();
     }
     // Room for a message of size bytes at the end of the batch, to be filled by the caller.
     std::span<std::byte> append(std::size_t size) {
@@ -91,11 +97,17 @@ public:
         ends_.push_back(used_);
         return {bytes_.data() + used_ - size, size};
     }
+    // Marks the last message appended as delivered before.
+    void mark_redelivered() {
+        redelivered_.resize(ends_.size());
+        redelivered_.back() = true;
+    }
 
 private:
     std::vector<std::byte> bytes_; // bytes_.size() is the capacity; used_ bytes hold messages
     std::size_t used_ = 0;
     std::vector<std::size_t> ends_;
+    std::vector<bool> redelivered_; // empty unless some message was redelivered
 };
 
 // Takes messages out of a channel. One receiver belongs to one thread at a time.
@@ -122,12 +134,26 @@ public:
     receive_status receive_batch(message_batch& batch, std::size_t max, wait_duration wait,
                                  std::error_code& ec);
 
+    // Acknowledged delivery (channel_options::acknowledge): every message this receiver has
+    // taken so far is done with and leaves the channel. Until then a receiver that dies or
+    // closes gives them back, to be delivered again. Does nothing on a receiver that takes
+    // messages outright (opened without acknowledge, or a transport that keeps nothing).
+    void ack();
+    void ack(std::error_code& ec);
+    // Whether the message of the last receive, try_receive or receive_for was delivered
+    // before (message_batch::redelivered says it per message of a batch).
+    bool redelivered() const noexcept { return redelivered_; }
+
     virtual std::size_t max_message() const noexcept = 0;
     virtual const endpoint& where() const noexcept = 0;
     // As sender::describe ("pipe: (standard input)").
     virtual std::string describe() const;
 
 protected:
+    // By default nothing to do: the transport hands messages out for good.
+    virtual void do_ack(std::error_code& ec);
+    // Transports that redeliver say so for the message a do_receive returns.
+    void set_redelivered(bool redelivered) noexcept { redelivered_ = redelivered; }
     virtual receive_status do_receive(std::vector<std::byte>& message, wait_duration wait,
                                       std::error_code& ec) = 0;
     // By default one do_receive that may wait, then others that do not.
@@ -142,6 +168,7 @@ private:
     // A failure the default do_receive_batch met after taking messages: it returned those,
     // and the next receive call reports the failure.
     std::error_code deferred_;
+    bool redelivered_ = false;
 };
 
 } // namespace conveyor

@@ -1,5 +1,5 @@
-// An endpoint names where messages go: "shm://NAME", "fifo:///abs/path", "pipe:",
-// "tcp://HOST:PORT" or "nats://HOST:PORT/SUBJECT".
+// An endpoint names where messages go: "shm://NAME", "file:///abs/path", "topic://NAME",
+// "fifo:///abs/path", "pipe:", "tcp://HOST:PORT" or "nats://HOST:PORT/SUBJECT".
 #pragma once
 
 #include <string>
@@ -8,7 +8,7 @@
 
 namespace conveyor {
 
-enum class scheme { shm, fifo, pipe, tcp, nats };
+enum class scheme { shm, fifo, pipe, tcp, nats, file, topic };
 
 class endpoint {
 public:
@@ -21,7 +21,8 @@ public:
     static endpoint parse(std::string_view uri, std::error_code& ec, std::string* why = nullptr);
 
     scheme kind() const noexcept { return kind_; }
-    // The scheme-specific part: the segment name for shm, the path for fifo, ...
+    // The scheme-specific part: the segment name for shm and topic, the path for fifo and
+    // file, ...
     const std::string& name() const noexcept { return name_; }
     // The URI as given, for messages.
     const std::string& uri() const noexcept { return uri_; }

@@ -2,7 +2,7 @@
 // consumer at a time; docs/architecture.md, "FIFOs", has the rules and why.
 #pragma once
 
-#include "conveyor/open.hpp"
+#include "conveyor/channel_options.hpp"
 #include "conveyor/pipe/stream.hpp"
 
 #include <memory>

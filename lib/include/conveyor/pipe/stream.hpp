@@ -4,7 +4,7 @@
 #pragma once
 
 #include "conveyor/channel.hpp"
-#include "conveyor/open.hpp"
+#include "conveyor/channel_options.hpp"
 #include "conveyor/pipe/framing.hpp"
 
 #include <functional>

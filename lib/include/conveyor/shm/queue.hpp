@@ -6,7 +6,7 @@
 #pragma once
 
 #include "conveyor/channel.hpp"
-#include "conveyor/open.hpp"
+#include "conveyor/channel_options.hpp"
 
 #include <memory>
 #include <string>
