@@ -57,8 +57,14 @@ child_process::child_process(const std::string& program, const std::vector<std::
         ::_exit(127);
     }
     ::close(input[0]);
-    // Feed standard input from a thread so a child that reads slowly cannot block us.
+    // Feed standard input from a thread so a child that reads slowly cannot block us. A
+    // child that exits without reading it all must not kill the test with SIGPIPE: blocked
+    // in this thread, the signal stays pending on it and goes with it; the write fails.
     std::thread([fd = input[1], data = stdin_data] {
+        sigset_t pipe_signal;
+        sigemptyset(&pipe_signal);
+        sigaddset(&pipe_signal, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
         std::size_t done = 0;
         while (done < data.size()) {
             const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
