@@ -1,6 +1,6 @@
 // conveyor-producer and conveyor-consumer over pipe: and fifo://, and their signal handling,
 // as users run them: real processes, real FIFOs, real signals.
-#include "scratch_fifo.hpp"
+#include "support/scratch_dir.hpp"
 #include "support/apps.hpp"
 #include "support/child_process.hpp"
 #include "support/temporary_names.hpp"

@@ -1,6 +1,6 @@
 // FIFOs for real: creation and mode, a consumer waiting for producers, producers that never
 // interleave, the one-consumer rule, a vanished consumer, damaged input.
-#include "scratch_fifo.hpp"
+#include "support/scratch_dir.hpp"
 
 #include <conveyor/error.hpp>
 #include <conveyor/open.hpp>
