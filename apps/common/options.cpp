@@ -72,7 +72,7 @@ void add_channel_options(po::options_description& options) {
                           po::value<std::string>()->value_name("BYTES")->default_value("4M"),
                           "message storage of a segment this call creates (K, M, G units)")(
         "max-message", po::value<std::string>()->value_name("BYTES")->default_value("64K"),
-        "largest message of a segment this call creates; up to half the capacity minus 8 "
+        "largest message of a segment this call creates; up to half the capacity minus 16 "
         "(e.g. --max-message 1M --capacity 8M)")(
         "mode", po::value<std::string>()->value_name("OCTAL")->default_value("0600"),
         "permission bits of a segment or FIFO this call creates")(

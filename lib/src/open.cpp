@@ -20,15 +20,15 @@ std::unique_ptr<receiver> open_pipe(const endpoint& where, const channel_options
     return pipe::open_pipe_receiver(where, options, ec, why);
 }
 
-// Opens Shm (the shm transport's class) for shm://, the pipe transport for fifo:// and
-// pipe:, and refuses what is not built yet.
+// Opens Shm (the shm transport's class) for shm:// and file://, the pipe transport for
+// fifo:// and pipe:, and refuses what is not built yet.
 template <class Channel, class Shm>
 std::unique_ptr<Channel> open_channel(const endpoint& where, const channel_options& options,
                                       std::error_code& ec, std::string* why) {
     std::string reason;
     std::unique_ptr<Channel> result;
     ec.clear();
-    if (where.kind() == scheme::shm) {
+    if (where.kind() == scheme::shm || where.kind() == scheme::file) {
         result = Shm::open(where, options, ec, &reason);
     } else if (where.kind() == scheme::fifo || where.kind() == scheme::pipe) {
         result = open_pipe(where, options, ec, &reason, static_cast<Channel*>(nullptr));

@@ -58,6 +58,9 @@ public:
     // The channel as error messages name it: the URI, and what it stands for where the URI
     // alone says little ("pipe: (standard output)").
     virtual std::string describe() const;
+    // More words on a failure that ec alone says little about (which bytes of a segment were
+    // wrong); empty by default. The throwing calls add it to what() in parentheses.
+    virtual std::string failure_detail(std::error_code ec) const;
 
 protected:
     // Transports implement these two; wait is no_wait, a finite time, or forever.
@@ -148,6 +151,8 @@ public:
     virtual const endpoint& where() const noexcept = 0;
     // As sender::describe ("pipe: (standard input)").
     virtual std::string describe() const;
+    // As sender::failure_detail.
+    virtual std::string failure_detail(std::error_code ec) const;
 
 protected:
     // By default nothing to do: the transport hands messages out for good.

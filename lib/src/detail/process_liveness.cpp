@@ -2,6 +2,7 @@
 // (a reused pid has another).
 #include "detail/process_liveness.hpp"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -51,12 +52,42 @@ process_identity self_identity() noexcept {
     return me;
 }
 
+namespace {
+
+// The state and start time of pid when it runs (not a zombie), else false.
+bool running(pid_t pid, stat_fields& fields) noexcept {
+    if (pid <= 0 || !read_stat(pid, fields)) return false;
+    return fields.state != 'Z' && fields.state != 'X';
+}
+
+constexpr std::uint64_t low_half = 0xFFFF'FFFFu;
+
+} // namespace
+
 bool is_alive(const process_identity& process) noexcept {
-    if (process.pid <= 0) return false;
     stat_fields fields;
-    if (!read_stat(process.pid, fields)) return false;
-    if (fields.state == 'Z' || fields.state == 'X') return false;
-    return fields.start_time == process.start_time;
+    return running(process.pid, fields) && fields.start_time == process.start_time;
+}
+
+std::uint64_t packed_identity(const process_identity& process) noexcept {
+    return (process.start_time << 32) | (static_cast<std::uint32_t>(process.pid) & low_half);
+}
+
+std::uint64_t packed_self() noexcept {
+    // relaxed: a word computed twice by racing threads is the same word.
+    static std::atomic<std::uint64_t> cached{0};
+    std::uint64_t word = cached.load(std::memory_order_relaxed);
+    if (static_cast<pid_t>(word & low_half) != ::getpid()) { // first call, or a forked child
+        word = packed_identity(self_identity());
+        cached.store(word, std::memory_order_relaxed);
+    }
+    return word;
+}
+
+bool is_alive_packed(std::uint64_t word) noexcept {
+    const auto pid = static_cast<pid_t>(static_cast<std::int32_t>(word & low_half));
+    stat_fields fields;
+    return running(pid, fields) && (fields.start_time & low_half) == word >> 32;
 }
 
 } // namespace conveyor::detail

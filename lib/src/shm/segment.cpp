@@ -5,23 +5,28 @@
 #include "detail/process_liveness.hpp"
 #include "shm/mapping.hpp"
 
-#include <boost/interprocess/shared_memory_object.hpp>
-
 #include <algorithm>
 #include <dirent.h>
+#include <unistd.h>
 
 namespace conveyor::shm {
 namespace {
 
 constexpr auto relaxed = std::memory_order_relaxed; // a snapshot, read without the lock
 
-unsigned count_alive(const detail::participant_slot* slots, std::size_t n) {
+template <class Slot> unsigned count_alive(const Slot& slots) {
     unsigned alive = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto who = slots[i].identity();
-        alive += who.pid != 0 && conveyor::detail::is_alive(who);
-    }
+    for (const auto& slot : slots)
+        alive += slot.state.load(relaxed) == detail::live_slot &&
+                 conveyor::detail::is_alive(slot.identity());
     return alive;
+}
+
+template <class Slot> unsigned count_in(const Slot& slots, detail::slot_state state) {
+    unsigned n = 0;
+    for (const auto& slot : slots)
+        n += slot.state.load(relaxed) == state;
+    return n;
 }
 
 segment_info describe(const std::string& name, const detail::mapping& map) {
@@ -29,18 +34,25 @@ segment_info describe(const std::string& name, const detail::mapping& map) {
     const auto& q = map.control();
     segment_info info;
     info.name = name;
-    info.capacity = h.capacity;
-    info.max_message = h.max_message;
+    info.capacity = map.shape().capacity;
+    info.max_message = map.shape().max_message;
     info.creator_pid = h.creator_pid;
     info.mode = h.mode;
+    // Positions as they are, forged ones included: a listing shows, it never follows them.
     const auto head = q.head.load(relaxed);
+    const auto next = q.next.load(relaxed);
     const auto tail = q.tail.load(relaxed);
-    info.depth_bytes = tail > head ? tail - head : 0;
+    info.depth_bytes = tail > next ? tail - next : 0;
+    info.unacknowledged_bytes = next > head ? next - head : 0;
     info.sent = q.sent.load(relaxed);
     info.received = q.received.load(relaxed);
-    info.depth_messages = info.sent > info.received ? info.sent - info.received : 0;
-    info.producers = count_alive(q.producers, detail::max_producers);
-    info.consumers = count_alive(q.consumers, detail::max_consumers);
+    info.redelivered = q.redelivered.load(relaxed);
+    const auto delivered_once = info.received - std::min(info.received, info.redelivered);
+    info.depth_messages = info.sent > delivered_once ? info.sent - delivered_once : 0;
+    info.producers = count_alive(q.producers);
+    info.paused_producers = count_in(q.producers, detail::paused_slot);
+    info.consumers = count_alive(q.consumers);
+    info.orphaned_consumers = count_in(q.consumers, detail::orphaned_slot);
     info.repairs = q.repairs.load(relaxed);
     info.layout_version = h.layout_version;
     return info;
@@ -50,7 +62,7 @@ segment_info describe(const std::string& name, const detail::mapping& map) {
 segment_info describe_other_layout(const std::string& name) {
     segment_info info;
     info.name = name;
-    info.layout_version = detail::stored_layout_version(name);
+    info.layout_version = detail::stored_layout_version(detail::segment_location::shm(name));
     info.layout_mismatch = true;
     return info;
 }
@@ -102,14 +114,15 @@ namespace {
 // becomes of name, the files of its creators that died mid-way go: only rm and the next
 // opener of name look for them.
 void remove_ours(const std::string& name, std::error_code& ec, std::string& why) {
-    detail::remove_abandoned_creations(name);
-    auto map = detail::mapping::open(name, detail::mapping::access::read_only, ec, why);
+    const auto where = detail::segment_location::shm(name);
+    detail::remove_abandoned_creations(where);
+    auto map = detail::mapping::open(where, detail::mapping::access::read_only, ec, why);
     if (!map && ec != errc::layout_mismatch) return;
     map.reset();
     ec.clear();
-    if (!boost::interprocess::shared_memory_object::remove(name.c_str())) {
+    if (::unlink(where.path().c_str()) != 0) {
         ec = std::error_code(errno, std::system_category());
-        why = "shm://" + name + ": cannot remove: " + ec.message();
+        why = where.uri + ": cannot remove: " + ec.message();
     }
 }
 

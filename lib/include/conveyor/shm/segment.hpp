@@ -14,17 +14,23 @@ namespace conveyor::shm {
 // so each is exact but they may be from slightly different instants.
 struct segment_info {
     std::string name;
-    std::uint64_t capacity = 0;    // bytes of message storage
-    std::uint64_t max_message = 0; // largest message
-    std::uint64_t depth_messages = 0;
-    std::uint64_t depth_bytes = 0;
-    unsigned producers = 0; // attached and alive
-    unsigned consumers = 0; // attached and alive
+    std::uint64_t capacity = 0;       // bytes of message storage
+    std::uint64_t max_message = 0;    // largest message
+    std::uint64_t depth_messages = 0; // waiting to be delivered (redeliveries included)
+    std::uint64_t depth_bytes = 0;    // of records not yet delivered
+    // Of records delivered but not acknowledged (channel_options::acknowledge): they hold
+    // their space until then.
+    std::uint64_t unacknowledged_bytes = 0;
+    unsigned producers = 0;          // attached and alive
+    unsigned paused_producers = 0;   // named producers that died, awaiting their successor
+    unsigned consumers = 0;          // attached and alive
+    unsigned orphaned_consumers = 0; // consumers gone with leases to deliver again
     int creator_pid = 0;
     unsigned mode = 0;
-    std::uint64_t sent = 0;     // messages committed since creation
-    std::uint64_t received = 0; // messages taken since creation
-    std::uint64_t repairs = 0;  // recoveries from a process that died holding the lock
+    std::uint64_t sent = 0;        // messages committed since creation
+    std::uint64_t received = 0;    // deliveries since creation, redeliveries included
+    std::uint64_t redelivered = 0; // deliveries of messages delivered before
+    std::uint64_t repairs = 0;     // recoveries from a process that died holding the lock
     // The layout of the segment's bytes, from its header. layout_mismatch: made by a build
     // of conveyor with another layout version; only name and layout_version are known, since
     // this build cannot read the rest. remove_segment removes it all the same.
