@@ -77,7 +77,18 @@ void add_channel_options(po::options_description& options) {
         "mode", po::value<std::string>()->value_name("OCTAL")->default_value("0600"),
         "permission bits of a segment or FIFO this call creates")(
         "lines", "on fifo:// and pipe: only, newline-delimited text instead of frames, to "
-                 "talk with ordinary tools (echo, cat)");
+                 "talk with ordinary tools (echo, cat)")(
+        "sync", po::value<std::string>()->value_name("POLICY")->default_value("batch"),
+        "file:// queue this call creates: when a sent message is on disk: none (when the "
+        "kernel writes back; a power cut may lose the last ones), batch (before each send "
+        "or batch returns), always (each message before the next)");
+}
+
+sync_policy parse_sync(const std::string& text) {
+    if (text == "none") return sync_policy::none;
+    if (text == "batch") return sync_policy::batch;
+    if (text == "always") return sync_policy::always;
+    throw usage_error("--sync: '" + text + "' is not none, batch or always");
 }
 
 channel_options read_channel_options(const po::variables_map& values) {
@@ -96,6 +107,7 @@ channel_options read_channel_options(const po::variables_map& values) {
         throw usage_error("--mode: '" + mode + "' is not an octal permission like 0600 or 0660");
     options.mode = static_cast<unsigned>(bits);
     options.lines = values.count("lines") != 0;
+    options.sync = parse_sync(values["sync"].as<std::string>());
     return options;
 }
 

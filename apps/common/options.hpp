@@ -25,10 +25,12 @@ double parse_seconds(const std::string& option, const std::string& text);
 // --format: raw bytes, or typed XDR messages (conveyor/codec/generated_xdr.hpp).
 enum class message_format { raw, xdr };
 message_format parse_format(const std::string& text);
+// --sync: none, batch or always; throws usage_error naming the option.
+sync_policy parse_sync(const std::string& text);
 // An endpoint URI; throws usage_error with the parser's reason.
 endpoint parse_endpoint(const std::string& uri);
 
-// --capacity, --max-message, --mode: how a channel this app creates is made.
+// --capacity, --max-message, --mode, --lines, --sync: how a channel this app creates is made.
 void add_channel_options(boost::program_options::options_description& options);
 channel_options read_channel_options(const boost::program_options::variables_map& values);
 

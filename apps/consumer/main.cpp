@@ -37,6 +37,12 @@ struct settings {
     double timeout = -1; // seconds without a message before giving up, -1: wait forever
 };
 
+// Whether the transport keeps what a consumer takes until it acknowledges (--no-ack aside).
+bool keeps_until_acknowledged(const endpoint& where) {
+    return where.kind() == scheme::shm || where.kind() == scheme::file ||
+           where.kind() == scheme::nats;
+}
+
 class consumer {
 public:
     consumer(const settings& s, cli::stop_signals& signals) : s_(s), signals_(signals) {}
@@ -44,6 +50,7 @@ public:
     int run() {
         in_ = open_receiver(s_.where, s_.channel);
         cli::note_joined_segment("conveyor-consumer", s_.where, s_.channel, s_.sizes);
+        cli::note_recovery("conveyor-consumer", *in_);
         int status = cli::exit_ok;
         std::optional<error> failure;
         try {
@@ -99,7 +106,9 @@ private:
     void report_if_asked() {
         if (!signals_.take_report_request()) return;
         std::cerr << "conveyor-consumer: so far " + meter_.line("received") + '\n';
-        if (s_.verify) std::cerr << stream_verifier::describe(verified()) + '\n';
+        if (s_.verify)
+            std::cerr << stream_verifier::describe(verified()) + ", " +
+                             std::to_string(redelivered_) + " redelivered\n";
     }
 
     int take_all() {
@@ -121,6 +130,7 @@ private:
             const std::uint64_t before = meter_.messages - batch.size();
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 const auto message = batch[i];
+                redelivered_ += batch.redelivered(i);
                 const std::optional<bytes_view> taken =
                     s_.xdr ? unwrap(message, before + i + 1) : std::optional<bytes_view>(message);
                 // An undecodable message is verified as an empty one: corrupt.
@@ -128,8 +138,18 @@ private:
                 if (corrupt && !s_.xdr && !hinted_xdr_) hint_if_typed(message, before + i + 1);
                 if (!s_.quiet && taken && !out_.append(*taken)) return output_failed();
             }
+            if (!acknowledge()) return output_failed();
         }
         return cli::exit_ok;
+    }
+
+    // With acknowledged delivery, the batch is done with once it is written out and flushed:
+    // a consumer killed before that leaves it to the next one. False when writing failed.
+    bool acknowledge() {
+        if (!s_.channel.acknowledge) return true;
+        if (!s_.quiet && !out_.flush()) return false;
+        in_->ack();
+        return true;
     }
 
     // The generated message inside a typed envelope; none, with the cause on stderr, when the
@@ -176,11 +196,14 @@ private:
         return cli::exit_ok;
     }
 
-    // Messages taken but not written are lost: the queue has already handed them out.
+    // Messages taken but not written are lost, unless they were only leased: then the next
+    // consumer gets them again.
     int output_failed() const {
         std::cerr << "conveyor-consumer: writing standard output: " << out_.failure().message()
                   << "; stopped taking messages from " << in_->describe() << " ("
-                  << out_.unwritten() << " taken but not written)\n";
+                  << out_.unwritten() << " taken but not written"
+                  << (s_.channel.acknowledge ? ", not acknowledged: they are delivered again)\n"
+                                             : ")\n");
         return cli::exit_failure;
     }
 
@@ -191,7 +214,8 @@ private:
         std::cerr << meter_.line("received") + '\n'; // one write: a producer may print beside it
         if (!s_.verify) return;
         const auto summary = verified();
-        std::cerr << stream_verifier::describe(summary) + '\n';
+        std::cerr << stream_verifier::describe(summary) + ", " + std::to_string(redelivered_) +
+                         " redelivered\n";
         if (summary.out_of_order != 0)
             std::cerr << summary.out_of_order
                       << " messages arrived out of their producer's order\n";
@@ -205,8 +229,9 @@ private:
     static constexpr std::uint64_t max_reported = 10; // undecodable messages named on stderr
     std::vector<std::byte> unwrapped_;
     std::uint64_t undecodable_ = 0;
-    bool hinted_xdr_ = false; // hint_if_typed has spoken
-    bool finished_ = false;   // take_all has returned
+    std::uint64_t redelivered_ = 0; // messages taken that had been delivered before
+    bool hinted_xdr_ = false;       // hint_if_typed has spoken
+    bool finished_ = false;         // take_all has returned
     cli::throughput_meter meter_;
 };
 
@@ -227,7 +252,11 @@ po::options_description describe_options() {
         "timeout", po::value<std::string>()->value_name("SECONDS"),
         "give up (exit 2) when nothing arrives for that long; default: wait")(
         "producers", po::value<std::size_t>()->value_name("N")->default_value(1),
-        "end of stream only once N producers have attached and all have gone");
+        "end of stream only once N producers have attached and all have gone")(
+        "no-ack", "on shm://, file:// and nats://: take messages outright instead of "
+                  "acknowledging each batch once it is written out and flushed (then a "
+                  "consumer killed mid-batch loses what it had taken; with acknowledgement the "
+                  "next consumer gets it again, marked redelivered)");
     cli::add_channel_options(options);
     return options;
 }
@@ -249,6 +278,7 @@ settings read_settings(const po::variables_map& values) {
         if (s.count == 0) throw cli::usage_error("--count: N must be at least 1");
     }
     s.quiet = values.count("quiet") != 0;
+    s.channel.acknowledge = keeps_until_acknowledged(s.where) && values.count("no-ack") == 0;
     s.verify = values.count("verify") != 0;
     s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;
     if (values.count("timeout"))

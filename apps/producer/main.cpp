@@ -71,6 +71,7 @@ public:
     int run() {
         out_ = open_sender(s_.where, s_.channel);
         cli::note_joined_segment("conveyor-producer", s_.where, s_.channel, s_.sizes);
+        cli::note_recovery("conveyor-producer", *out_);
         int status = cli::exit_ok;
         try {
             status = s_.generate > 0 ? generate() : forward_stdin();
@@ -272,6 +273,10 @@ po::options_description describe_options() {
         "rate", po::value<double>()->value_name("N"), "send at most N messages per second")(
         "timeout", po::value<std::string>()->value_name("SECONDS"),
         "give up (exit 2) when the channel stays full that long; default: wait")(
+        "name", po::value<std::string>()->value_name("NAME"),
+        "shm:// and file://: attach as the producer NAME; if it dies its stream is paused, "
+        "not ended (consumers keep waiting, bounded by their --timeout), and the next "
+        "producer of that name takes its place; only its close ends the stream")(
         "spawn", po::value<std::string>()->value_name("COMMAND"),
         "pipe: only: start `sh -c COMMAND` in a process group of its own (Ctrl-C stops the "
         "producer, and the command reads to the end) and send to its standard input");
@@ -301,6 +306,14 @@ settings read_settings(const po::variables_map& values) {
     }
     if (values.count("timeout"))
         s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
+    if (values.count("name")) {
+        if (s.where.kind() != scheme::shm && s.where.kind() != scheme::file &&
+            s.where.kind() != scheme::nats)
+            throw cli::usage_error("--name: only on shm://, file:// and nats:// (pipes and FIFOs "
+                                   "end with their writers)");
+        s.channel.producer_name = values["name"].as<std::string>();
+        if (s.channel.producer_name.empty()) throw cli::usage_error("--name: the name is empty");
+    }
     if (values.count("spawn")) {
         if (s.where.kind() != scheme::pipe)
             throw cli::usage_error("--spawn: only with the pipe: endpoint");

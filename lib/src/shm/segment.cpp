@@ -1,6 +1,7 @@
 // Listing, inspecting and removing conveyor segments.
 #include "conveyor/shm/segment.hpp"
 
+#include "conveyor/endpoint.hpp"
 #include "conveyor/error.hpp"
 #include "detail/process_liveness.hpp"
 #include "shm/mapping.hpp"
@@ -97,6 +98,19 @@ segment_info inspect_segment(std::string_view name, std::error_code& ec) {
     auto map = detail::mapping::open(n, detail::mapping::access::read_only, ec, why);
     if (!map) return {};
     return describe(n, *map);
+}
+
+segment_info inspect_queue(const endpoint& where, std::error_code& ec) {
+    ec.clear();
+    std::string why;
+    const auto location = detail::segment_location::of(where);
+    auto map = detail::mapping::open(location, detail::mapping::access::read_only, ec, why);
+    if (!map) return {};
+    return describe(location.durable ? where.name() : location.file, *map);
+}
+
+std::uint64_t capacity_made(std::uint64_t capacity) noexcept {
+    return (capacity + detail::record_alignment - 1) & ~std::uint64_t(detail::record_alignment - 1);
 }
 
 segment_info inspect_segment(std::string_view name) {

@@ -8,6 +8,10 @@
 #include <system_error>
 #include <vector>
 
+namespace conveyor {
+class endpoint;
+}
+
 namespace conveyor::shm {
 
 // What conveyor-ctl list shows of a segment. Counts are read without the queue's lock,
@@ -46,6 +50,12 @@ std::vector<segment_info> list_segments();
 // errc::layout_mismatch.
 segment_info inspect_segment(std::string_view name);
 segment_info inspect_segment(std::string_view name, std::error_code& ec);
+// The same for the queue at where: a shm:// segment or a file:// queue file.
+segment_info inspect_queue(const endpoint& where, std::error_code& ec);
+
+// The capacity of a queue created with capacity bytes asked for: rounded up to whole
+// records' alignment.
+std::uint64_t capacity_made(std::uint64_t capacity) noexcept;
 
 // Removes segment name, whatever its layout version; a file under that name that conveyor
 // did not make is left alone (errc::not_a_segment). Processes attached keep their mapping
