@@ -29,17 +29,6 @@ const char* help_text =
     "                   also removes what creators of NAME killed mid-way left behind.\n"
     "  help, --help     this text\n";
 
-std::string size_text(std::uint64_t bytes) {
-    char text[32];
-    if (bytes >= (1u << 20) && bytes % (1u << 20) == 0)
-        std::snprintf(text, sizeof text, "%lluM", static_cast<unsigned long long>(bytes >> 20));
-    else if (bytes >= 1024 && bytes % 1024 == 0)
-        std::snprintf(text, sizeof text, "%lluK", static_cast<unsigned long long>(bytes >> 10));
-    else
-        std::snprintf(text, sizeof text, "%llu", static_cast<unsigned long long>(bytes));
-    return text;
-}
-
 int list() {
     const auto segments = shm::list_segments();
     std::printf("%-24s %9s %8s %10s %11s %9s %9s %12s %12s %7s %5s\n", "ENDPOINT", "CAPACITY",
@@ -53,8 +42,8 @@ int list() {
             continue;
         }
         std::printf("%-24s %9s %8s %10llu %11llu %9u %9u %12llu %12llu %7d %05o\n",
-                    ("shm://" + s.name).c_str(), size_text(s.capacity).c_str(),
-                    size_text(s.max_message).c_str(),
+                    ("shm://" + s.name).c_str(), cli::size_text(s.capacity).c_str(),
+                    cli::size_text(s.max_message).c_str(),
                     static_cast<unsigned long long>(s.depth_messages),
                     static_cast<unsigned long long>(s.depth_bytes), s.producers, s.consumers,
                     static_cast<unsigned long long>(s.sent),
