@@ -236,12 +236,20 @@ private:
 };
 
 po::options_description describe_options() {
+    const std::string count_help =
+        "stop after N messages; " + cli::bounds_help(cli::whole_bounds{});
+    const std::string timeout_help =
+        "give up (exit 2) when nothing arrives for that long; default: wait; " +
+        cli::bounds_help(cli::seconds_bounds);
+    const std::string producers_help =
+        "end of stream only once N producers have attached and all have gone; " +
+        cli::bounds_help(cli::whole_bounds{});
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
         "where to take from: shm://NAME, fifo:///PATH or pipe: (standard input)")(
-        "count", po::value<std::uint64_t>()->value_name("N"),
-        "stop after N messages")("quiet,q", "do not write messages to standard output")(
+        "count", po::value<std::string>()->value_name("N"),
+        count_help.c_str())("quiet,q", "do not write messages to standard output")(
         "verify", "check generated messages (conveyor-producer --generate): none lost, "
                   "duplicated, corrupt or out of order; exit 1 if any is. Consumers sharing "
                   "a shm:// queue each count the messages the others took as lost: with "
@@ -249,10 +257,9 @@ po::options_description describe_options() {
         "format", po::value<std::string>()->value_name("raw|xdr")->default_value("raw"),
         "xdr: messages are typed XDR envelopes (conveyor-producer --format xdr); one "
         "that fails its checks is named on stderr and makes the exit status 1")(
-        "timeout", po::value<std::string>()->value_name("SECONDS"),
-        "give up (exit 2) when nothing arrives for that long; default: wait")(
-        "producers", po::value<std::size_t>()->value_name("N")->default_value(1),
-        "end of stream only once N producers have attached and all have gone")(
+        "timeout", po::value<std::string>()->value_name("SECONDS"), timeout_help.c_str())(
+        "producers", po::value<std::string>()->value_name("N")->default_value("1"),
+        producers_help.c_str())(
         "no-ack", "on shm://, file:// and nats://: take messages outright instead of "
                   "acknowledging each batch once it is written out and flushed (then a "
                   "consumer killed mid-batch loses what it had taken; with acknowledgement the "
@@ -261,28 +268,26 @@ po::options_description describe_options() {
     return options;
 }
 
+// Every number first: a bad value is refused before the endpoint is looked at or opened.
 settings read_settings(const po::variables_map& values) {
-    if (!values.count("endpoint")) throw cli::usage_error("missing ENDPOINT (e.g. shm://orders)");
     settings s;
-    s.where = cli::parse_endpoint(values["endpoint"].as<std::string>());
     s.channel = cli::read_channel_options(values);
     s.sizes = cli::read_sizes_given(values);
-    s.channel.min_producers = values["producers"].as<std::size_t>();
-    if (s.channel.min_producers == 0) throw cli::usage_error("--producers: N must be at least 1");
+    s.channel.min_producers = cli::parse_count("producers", values["producers"].as<std::string>());
+    if (values.count("count"))
+        s.count = cli::parse_count("count", values["count"].as<std::string>());
+    if (values.count("timeout"))
+        s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
+    if (!values.count("endpoint")) throw cli::usage_error("missing ENDPOINT (e.g. shm://orders)");
+    s.where = cli::parse_endpoint(values["endpoint"].as<std::string>());
     if (s.channel.lines && s.channel.min_producers > 1)
         throw cli::usage_error("--producers " + std::to_string(s.channel.min_producers) +
                                " with --lines: lines carry no hello, so producers cannot be "
                                "counted; drop one of the two");
-    if (values.count("count")) {
-        s.count = values["count"].as<std::uint64_t>();
-        if (s.count == 0) throw cli::usage_error("--count: N must be at least 1");
-    }
     s.quiet = values.count("quiet") != 0;
     s.channel.acknowledge = keeps_until_acknowledged(s.where) && values.count("no-ack") == 0;
     s.verify = values.count("verify") != 0;
     s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;
-    if (values.count("timeout"))
-        s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
     return s;
 }
 

@@ -18,54 +18,54 @@ const char* help_text =
     "Usage: conveyor-ctl COMMAND [ARGS]\n\n"
     "Commands:\n"
     "  list             the segments conveyor made: capacity, largest message, depth,\n"
-    "                   producers and consumers attached (alive), messages sent and taken\n"
-    "                   (a segment of another layout version: that version only);\n"
-    "                   then the FIFOs this user's conveyor apps made that are still\n"
-    "                   there: mode, and whether a consumer is reading now\n"
+    "                   producers and consumers attached (alive), messages sent and taken,\n"
+    "                   mode and owner (a segment of another layout version: that version\n"
+    "                   only; one this user may not read: 'no access', its owner and mode);\n"
+    "                   then the FIFOs conveyor apps made that are still there: mode,\n"
+    "                   whether a consumer is reading now, owner ('no access' when this\n"
+    "                   user may neither read nor write it)\n"
     "  rm ENDPOINT...   remove segments (shm://NAME) and FIFOs (fifo:///PATH). A file in\n"
     "                   /dev/shm that is not a conveyor segment is refused, and so is a\n"
-    "                   path that is not a FIFO; a FIFO is removed whoever made it.\n"
-    "                   Attached processes keep working until they detach. rm shm://NAME\n"
-    "                   also removes what creators of NAME killed mid-way left behind.\n"
+    "                   path that is not a FIFO; a FIFO is removed whoever made it, where\n"
+    "                   this user may remove it (in /dev/shm and /tmp, which are sticky,\n"
+    "                   only its owner or root may). Attached processes keep working until\n"
+    "                   they detach. rm shm://NAME also removes what creators of NAME\n"
+    "                   killed mid-way left behind.\n"
     "  help, --help     this text\n";
-
-std::string size_text(std::uint64_t bytes) {
-    char text[32];
-    if (bytes >= (1u << 20) && bytes % (1u << 20) == 0)
-        std::snprintf(text, sizeof text, "%lluM", static_cast<unsigned long long>(bytes >> 20));
-    else if (bytes >= 1024 && bytes % 1024 == 0)
-        std::snprintf(text, sizeof text, "%lluK", static_cast<unsigned long long>(bytes >> 10));
-    else
-        std::snprintf(text, sizeof text, "%llu", static_cast<unsigned long long>(bytes));
-    return text;
-}
 
 int list() {
     const auto segments = shm::list_segments();
-    std::printf("%-24s %9s %8s %10s %11s %9s %9s %12s %12s %7s %5s\n", "ENDPOINT", "CAPACITY",
+    std::printf("%-24s %9s %8s %10s %11s %9s %9s %12s %12s %7s %5s %s\n", "ENDPOINT", "CAPACITY",
                 "MAX_MSG", "DEPTH", "DEPTH_BYTES", "PRODUCERS", "CONSUMERS", "SENT", "RECEIVED",
-                "CREATOR", "MODE");
+                "CREATOR", "MODE", "OWNER");
     for (const auto& s : segments) {
+        const std::string uri = "shm://" + s.name;
+        if (s.no_access) {
+            std::printf("%-24s no access: owner %s, mode %05o\n", uri.c_str(), s.owner.c_str(),
+                        s.mode);
+            continue;
+        }
         if (s.layout_mismatch) {
             std::printf("%-24s layout v%u: another conveyor build's, its figures unreadable "
                         "here (rm removes it)\n",
-                        ("shm://" + s.name).c_str(), static_cast<unsigned>(s.layout_version));
+                        uri.c_str(), static_cast<unsigned>(s.layout_version));
             continue;
         }
-        std::printf("%-24s %9s %8s %10llu %11llu %9u %9u %12llu %12llu %7d %05o\n",
-                    ("shm://" + s.name).c_str(), size_text(s.capacity).c_str(),
-                    size_text(s.max_message).c_str(),
+        std::printf("%-24s %9s %8s %10llu %11llu %9u %9u %12llu %12llu %7d %05o %s\n", uri.c_str(),
+                    cli::size_text(s.capacity).c_str(), cli::size_text(s.max_message).c_str(),
                     static_cast<unsigned long long>(s.depth_messages),
                     static_cast<unsigned long long>(s.depth_bytes), s.producers, s.consumers,
                     static_cast<unsigned long long>(s.sent),
-                    static_cast<unsigned long long>(s.received), s.creator_pid, s.mode);
+                    static_cast<unsigned long long>(s.received), s.creator_pid, s.mode,
+                    s.owner.c_str());
     }
     const auto fifos = pipe::list_fifos();
     if (fifos.empty()) return cli::exit_ok;
-    std::printf("\n%-24s %5s %8s\n", "ENDPOINT", "MODE", "CONSUMER");
+    std::printf("\n%-24s %5s %8s %s\n", "ENDPOINT", "MODE", "CONSUMER", "OWNER");
     for (const auto& f : fifos)
-        std::printf("%-24s %05o %8s\n", ("fifo://" + f.path).c_str(), f.mode,
-                    f.consumer_reading ? "reading" : "none");
+        std::printf("%-24s %05o %8s %s%s\n", ("fifo://" + f.path).c_str(), f.mode,
+                    f.consumer_reading ? "reading" : "none", f.owner.c_str(),
+                    f.no_access ? " no access" : "");
     return cli::exit_ok;
 }
 

@@ -284,13 +284,14 @@ BOOST_AUTO_TEST_CASE(ctl_lists_a_fifo_a_producer_made_with_its_reader_until_rm) 
     BOOST_TEST(
         run(producer_app, {dir.uri("f"), "--timeout", "0", "--mode", "0640"}, "x\n").status == 2);
     auto row = listed(dir.uri("f"));
-    BOOST_REQUIRE_MESSAGE(row.size() == 3u, "not listed: " + dir.uri("f"));
+    BOOST_REQUIRE_MESSAGE(row.size() == 4u, "not listed: " + dir.uri("f"));
     BOOST_TEST(row[1] == "00640");
     BOOST_TEST(row[2] == "none");
+    BOOST_TEST(contains(row[3], ":")); // owner:group
     child_process consumer(consumer_app, {dir.uri("f")});
     BOOST_TEST(eventually([&] {
         row = listed(dir.uri("f"));
-        return row.size() == 3u && row[2] == "reading";
+        return row.size() == 4u && row[2] == "reading";
     }));
     consumer.signal(SIGTERM);
     BOOST_TEST(consumer.wait() == 0, consumer.err());

@@ -30,7 +30,8 @@ struct segment_info {
     unsigned consumers = 0;          // attached and alive
     unsigned orphaned_consumers = 0; // consumers gone with leases to deliver again
     int creator_pid = 0;
-    unsigned mode = 0;
+    unsigned mode = 0;             // the file's permission bits
+    std::string owner;             // the file's owner and group, "root:nogroup"
     std::uint64_t sent = 0;        // messages committed since creation
     std::uint64_t received = 0;    // deliveries since creation, redeliveries included
     std::uint64_t redelivered = 0; // deliveries of messages delivered before
@@ -40,10 +41,14 @@ struct segment_info {
     // this build cannot read the rest. remove_segment removes it all the same.
     std::uint32_t layout_version = 0;
     bool layout_mismatch = false;
+    // no_access: this process may not read the file (another user's, or a narrower mode);
+    // only name, mode and owner are known. Unread, it cannot be told from another
+    // program's file: it is listed when its size is one a segment can have.
+    bool no_access = false;
 };
 
-// The conveyor segments in /dev/shm that this user may read, those of another layout
-// version included; other files are skipped.
+// The conveyor segments in /dev/shm: those this process may read, those of another layout
+// version, and those it may not read (no_access); other files are skipped.
 std::vector<segment_info> list_segments();
 
 // Describes segment name; fails with errc::no_such_endpoint, errc::not_a_segment or
