@@ -37,12 +37,6 @@ struct settings {
     double timeout = -1; // seconds without a message before giving up, -1: wait forever
 };
 
-// Whether the transport keeps what a consumer takes until it acknowledges (--no-ack aside).
-bool keeps_until_acknowledged(const endpoint& where) {
-    return where.kind() == scheme::shm || where.kind() == scheme::file ||
-           where.kind() == scheme::nats;
-}
-
 class consumer {
 public:
     consumer(const settings& s, cli::stop_signals& signals) : s_(s), signals_(signals) {}
@@ -285,7 +279,7 @@ settings read_settings(const po::variables_map& values) {
                                " with --lines: lines carry no hello, so producers cannot be "
                                "counted; drop one of the two");
     s.quiet = values.count("quiet") != 0;
-    s.channel.acknowledge = keeps_until_acknowledged(s.where) && values.count("no-ack") == 0;
+    s.channel.acknowledge = cli::keeps_until_acknowledged(s.where) && values.count("no-ack") == 0;
     s.verify = values.count("verify") != 0;
     s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;
     return s;
