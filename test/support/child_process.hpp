@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <sys/types.h>
@@ -30,6 +31,8 @@ public:
     // What the child wrote so far (all of it once wait returned).
     std::string out() const;
     std::string err() const;
+    // Bytes of standard output so far, without reading them: for polling a child's progress.
+    std::uintmax_t out_size() const;
 
 private:
     pid_t pid_ = -1;
