@@ -53,9 +53,9 @@ public:
     // until close_source(), so that no kill races the stream's end; then a bridge and a
     // consumer.
     void start();
-    // Runs every step: a producer run (paced, so that kills land inside its flow) and, once
-    // each victim has provably moved messages (A's or TO's counters, the consumer's output),
-    // SIGKILL of the chosen processes at a random point of the step, each restarted.
+    // Runs every step: a producer run and, once each victim has provably moved messages
+    // (A's or TO's counters), SIGKILL of the chosen processes at a random point of the
+    // step's flow, each restarted.
     void run_steps();
     // Ends A's stream: once the producers are done and A is drained, the bridge ends TO's
     // stream and the consumer sees its end.
@@ -81,8 +81,9 @@ private:
     child_process& start_consumer();
     std::uint64_t consumer_output() const; // bytes, over every consumer so far
     std::uint64_t sent_to(const std::string& uri) const;
-    void kill_bridge_after(std::uint64_t sent_before, std::uint64_t messages);
-    void kill_consumer_after(std::uint64_t output_before, std::uint64_t messages);
+    std::uint64_t taken_from(const std::string& uri) const; // deliveries, redeliveries too
+    void kill_bridge_after(std::uint64_t messages);
+    void kill_consumer_after(std::uint64_t taken_before, std::uint64_t messages);
     void kill_producer_after(child_process& producer, std::uint64_t sent_before,
                              std::uint64_t messages);
 
