@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 namespace po = boost::program_options;
 using namespace conveyor;
@@ -200,9 +201,10 @@ private:
     // --timeout passed: exit 2, TO's stream left open for the next bridge.
     int timed_out(const endpoint& where, const char* how) {
         report();
-        std::cerr << std::string(app_name) + ": " + where.uri() + " " + how + " for " +
-                         std::to_string(s_.timeout) + " s; giving up, " + s_.to.uri() +
-                         "'s stream left open for the next bridge\n";
+        std::ostringstream line; // the seconds as given: "2", "0.5"
+        line << app_name << ": " << where.uri() << ' ' << how << " for " << s_.timeout
+             << " s; giving up, " << s_.to.uri() << "'s stream left open for the next bridge\n";
+        std::cerr << line.str();
         leave_open();
         return cli::exit_timed_out;
     }
