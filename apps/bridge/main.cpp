@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -75,10 +76,6 @@ clock_type::time_point give_up_after(double timeout) {
            std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(timeout));
 }
 
-// The sender of TO that the bridge leaves without closing it (leave_open): never destroyed,
-// since that would close it, and reachable to the end, so that leak checkers pass it over.
-sender* left_open = nullptr;
-
 class bridge {
 public:
     bridge(const settings& s, cli::stop_signals& signals) : s_(s), signals_(signals) {}
@@ -97,9 +94,7 @@ public:
             // A batch not acknowledged comes again from FROM; TO's stream stays open for the
             // next bridge, as when this one is killed.
             report();
-            const int status = cli::report_failure(app_name, e);
-            leave_open();
-            return status;
+            exit_leaving_to_open(cli::report_failure(app_name, e));
         }
     }
 
@@ -205,8 +200,7 @@ private:
         line << app_name << ": " << where.uri() << ' ' << how << " for " << s_.timeout
              << " s; giving up, " << s_.to.uri() << "'s stream left open for the next bridge\n";
         std::cerr << line.str();
-        leave_open();
-        return cli::exit_timed_out;
+        exit_leaving_to_open(cli::exit_timed_out);
     }
 
     // batch[fitting] is larger than TO takes: the messages before it go to TO and are
@@ -237,8 +231,7 @@ private:
             line += "; the " + std::to_string(fitting) + " messages before it, sent to " +
                     s_.to.uri() + ", come again from " + s_.from.uri();
         std::cerr << line + '\n';
-        leave_open();
-        return cli::exit_failure;
+        exit_leaving_to_open(cli::exit_failure);
     }
 
     // A receiver acknowledges all it has taken or nothing. To acknowledge batch's first count
@@ -262,9 +255,16 @@ private:
     }
 
     // Exits with TO's stream open: a named producer that goes without closing pauses its
-    // stream, as one that dies does, so that TO's consumers wait for the next bridge (the
-    // sender's destructor would close it). Only FROM's end of stream and a stop close it.
-    void leave_open() { left_open = out_.release(); }
+    // stream, as one that dies does, so that TO's consumers wait for the next bridge. Only
+    // FROM's end of stream and a stop close it, so TO's sender is never destroyed (that
+    // would close it): the process ends here, as a killed one would, once FROM is let go
+    // (leases not acknowledged are given back at once) and stderr is out.
+    [[noreturn]] void exit_leaving_to_open(int status) {
+        in_.reset();
+        std::cout.flush();
+        std::cerr.flush();
+        std::_Exit(status);
+    }
 
     void report_if_asked() {
         if (signals_.take_report_request())
