@@ -30,6 +30,9 @@ constexpr auto publish_order = std::memory_order_release;
 
 // A batch stops growing past this many bytes, so one visit never copies without bound.
 constexpr std::size_t batch_bytes = 1u << 20;
+// Messages at least this large are copied out after the consumers' lock is released, held
+// meanwhile by a lease: the copy then costs more than the second lock visit that lets go.
+constexpr std::size_t off_lock_copy = 64u << 10;
 // How long acknowledging waits for the consumers' lock before it reports a timeout: only a
 // holder that looks alive and never lets go (a forged one) makes it wait that long.
 constexpr std::chrono::seconds ack_patience{10};
@@ -418,14 +421,14 @@ bool queue_receiver::find_record(std::uint64_t position, std::error_code& ec) no
     }
 }
 
-void queue_receiver::take_until(std::uint64_t end, std::uint64_t messages) noexcept {
+void queue_receiver::take_until(std::uint64_t end, std::uint64_t messages, bool hold) noexcept {
     auto& q = attached_->control();
     auto& mine = attached_->own_leases();
     const bool redelivery = source_.orphan != nullptr;
     // Messages are leased; wrap records alone are nobody's. The lease first, then the move:
     // a consumer killed between the two leaves a lease past next, which repair cuts back
     // (docs/architecture.md, "Acknowledged delivery").
-    const bool lease = acknowledge_ && messages != 0;
+    const bool lease = (acknowledge_ || hold) && messages != 0;
     if (lease) detail::add_lease(q, mine, source_.begin, end, redelivery);
     if (redelivery) {
         detail::advance_orphaned(q, *source_.owner, *source_.orphan, end);
@@ -439,6 +442,26 @@ void queue_receiver::take_until(std::uint64_t end, std::uint64_t messages) noexc
     const auto head =
         q.lease_ranges.load(relaxed) == 0 ? q.next.load(relaxed) : detail::oldest_needed(q);
     if (head > q.head.load(relaxed)) q.head.store(head, publish_order);
+}
+
+bool queue_receiver::copy_outside_lock() const noexcept {
+    if (claimed_.size() < off_lock_copy) return false;
+    // Without acknowledgement the lease that holds the records is this receiver's only one.
+    return acknowledge_ || attached_->own_leases().ranges_used.load(relaxed) == 0;
+}
+
+void queue_receiver::let_go_held() noexcept {
+    if (acknowledge_) return; // the caller's ack() lets go
+    auto& a = *attached_;
+    auto& q = a.control();
+    std::error_code ec;
+    // Past the patience (a forged lock holder) the lease stays, and goes back to the queue
+    // when this receiver closes: delivered again, never lost.
+    if (!a.lock_consumers(wait_clock::now() + ack_patience, ec)) return;
+    detail::drop_leases(q, a.own_leases());
+    const auto head = detail::oldest_needed(q);
+    if (head > q.head.load(relaxed)) q.head.store(head, publish_order);
+    finish_take();
 }
 
 void queue_receiver::finish_take() noexcept {
@@ -509,8 +532,16 @@ receive_status queue_receiver::do_receive(std::vector<std::byte>& message, wait_
     release();
     const auto status = claim(wait, ec);
     if (status != receive_status::message) return status;
-    message.assign(claimed_.begin(), claimed_.end());
     set_redelivered(source_.orphan != nullptr);
+    if (copy_outside_lock()) {
+        const auto payload = claimed_;
+        take_until(claimed_next_, 1, true);
+        attached_->unlock_consumers();
+        message.assign(payload.begin(), payload.end());
+        let_go_held();
+        return status;
+    }
+    message.assign(claimed_.begin(), claimed_.end());
     take_until(claimed_next_, 1);
     finish_take();
     return status;
@@ -522,21 +553,41 @@ receive_status queue_receiver::do_receive_batch(message_batch& batch, std::size_
     const auto status = claim(wait, ec);
     if (status != receive_status::message) return status;
     const bool redelivery = source_.orphan != nullptr;
+    // Large messages are held by a lease and copied after the lock is released, so that
+    // other consumers copy theirs meanwhile; small ones are copied under it.
+    const bool outside = copy_outside_lock();
+    held_.clear();
     std::uint64_t taken = 0;
+    std::uint64_t bytes = 0;
     std::uint64_t end = claimed_next_;
     do {
-        auto room = batch.append(claimed_.size());
-        std::memcpy(room.data(), claimed_.data(), claimed_.size());
-        if (redelivery) batch.mark_redelivered();
+        if (outside) {
+            held_.push_back(claimed_);
+        } else {
+            auto room = batch.append(claimed_.size());
+            std::memcpy(room.data(), claimed_.data(), claimed_.size());
+            if (redelivery) batch.mark_redelivered();
+        }
+        bytes += claimed_.size();
         ++taken;
         end = claimed_next_;
         if (!redelivery && end >= source_.limit) // past the tail seen: look again
             source_.limit = attached_->control().tail.load(acquire);
-    } while (taken < max && batch.bytes() < batch_bytes && find_record(end, ec));
-    // One step takes the whole batch: a consumer that dies before it has taken none.
-    take_until(end, taken);
-    finish_take();
+    } while (taken < max && bytes < batch_bytes && find_record(end, ec));
     ec.clear(); // a malformed record after the batch is reported by the next call
+    // One step takes the whole batch: a consumer that dies before it has taken none.
+    take_until(end, taken, outside);
+    if (!outside) {
+        finish_take();
+        return receive_status::message;
+    }
+    attached_->unlock_consumers();
+    for (const auto payload : held_) {
+        auto room = batch.append(payload.size());
+        std::memcpy(room.data(), payload.data(), payload.size());
+        if (redelivery) batch.mark_redelivered();
+    }
+    let_go_held();
     return receive_status::message;
 }
 

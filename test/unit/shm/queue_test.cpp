@@ -164,6 +164,36 @@ BOOST_AUTO_TEST_CASE(the_largest_message_the_capacity_allows_gets_through_wherev
     }
 }
 
+BOOST_AUTO_TEST_CASE(large_messages_copied_after_the_lock_arrive_whole_and_free_their_space) {
+    // 1 MiB messages are held by a lease while they are copied out, outside the lock.
+    channel_options options = small(8u << 20, 1u << 20); // 7 records of 1 MiB fit
+    queue_pair q("large", options);
+    for (unsigned i = 0; i < 6; ++i)
+        q.producer.send(pattern((1u << 20) - i, i));
+    std::vector<std::byte> got;
+    BOOST_REQUIRE((q.consumer.receive(got) == receive_status::message));
+    BOOST_TEST((got == pattern(1u << 20, 0)));
+    message_batch batch;
+    BOOST_REQUIRE((q.consumer.receive_batch(batch, 4, no_wait) == receive_status::message));
+    BOOST_REQUIRE(batch.size() == 2u); // a batch stops once it holds 1 MiB
+    for (unsigned i = 0; i < 2; ++i)
+        BOOST_TEST((std::vector<std::byte>(batch[i].begin(), batch[i].end()) ==
+                    pattern((1u << 20) - 1 - i, 1 + i)));
+    const auto info = shm::inspect_segment(q.segment.name());
+    BOOST_TEST(info.unacknowledged_bytes == 0u); // let go once copied: the space is free
+    BOOST_TEST(info.depth_messages == 3u);
+    BOOST_TEST(q.producer.try_send(pattern(1u << 20, 9)));
+    options.acknowledge = true;
+    shm::queue_receiver leasing(q.where, options);
+    for (unsigned i = 3; i < 6; ++i) {
+        BOOST_REQUIRE((leasing.receive(got) == receive_status::message));
+        BOOST_TEST((got == pattern((1u << 20) - i, i)));
+    }
+    BOOST_TEST(shm::inspect_segment(q.segment.name()).unacknowledged_bytes > 0u);
+    leasing.ack();
+    BOOST_TEST(shm::inspect_segment(q.segment.name()).unacknowledged_bytes == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(close_ends_the_stream_after_the_queue_drains) {
     queue_pair q("close");
     q.producer.send(pattern(10, 1));

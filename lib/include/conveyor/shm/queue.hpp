@@ -152,7 +152,12 @@ private:
     // describes it in claimed_; false when there is none. Sets ec on a malformed record.
     bool find_record(std::uint64_t position, std::error_code& ec) noexcept;
     // Consumers' lock held: takes the records of the source up to end (messages of them).
-    void take_until(std::uint64_t end, std::uint64_t messages) noexcept;
+    // hold: lease them even without acknowledgement, to copy them after the lock is
+    // released; let_go_held() ends that lease.
+    void take_until(std::uint64_t end, std::uint64_t messages, bool hold = false) noexcept;
+    // Whether the claimed message is copied outside the lock (large ones).
+    bool copy_outside_lock() const noexcept;
+    void let_go_held() noexcept;
     // Releases the consumers' lock after a take, and wakes producers.
     void finish_take() noexcept;
     bool wait_for_data(const deadline& until);
@@ -166,6 +171,7 @@ private:
     std::uint64_t claimed_next_ = 0; // the position after the claimed record
     bytes_view claimed_;             // the claimed record's payload, in the ring
     std::uint64_t viewing_ = 0;      // messages lent; consumers' lock held if any
+    std::vector<bytes_view> held_;   // a batch's large messages, copied after the lock
     std::chrono::steady_clock::time_point last_sweep_{};
     detail::spin_state spin_;
 };
