@@ -4,6 +4,7 @@
 #include "conveyor/error.hpp"
 #include "detail/process_liveness.hpp"
 #include "shm/mapping.hpp"
+#include "shm/topic_layout.hpp"
 
 #include <algorithm>
 #include <dirent.h>
@@ -29,6 +30,43 @@ template <class Slot> unsigned count_in(const Slot& slots, detail::slot_state st
     return n;
 }
 
+// A topic: its publishers are its producers, its subscribers its consumers.
+segment_info describe_topic(segment_info info, const detail::mapping& map) {
+    const auto& t = map.topic();
+    info.topic = true;
+    info.drop = map.shape().drop;
+    const auto tail = t.tail.load(relaxed);
+    info.sent = t.sent.load(relaxed);
+    info.received = t.departed_received.load(relaxed);
+    std::uint64_t slowest_sequence = info.sent;
+    std::uint64_t slowest_cursor = tail;
+    for (const auto& slot : t.subscribers) {
+        if (slot.state.load(relaxed) != detail::live_slot) continue;
+        const auto received = slot.received.load(relaxed);
+        info.received += received; // a dead one's deliveries happened all the same
+        if (!conveyor::detail::is_alive(slot.identity())) continue;
+        subscriber_info s;
+        s.pid = slot.pid.load(relaxed);
+        const auto sequence = slot.sequence.load(relaxed);
+        const auto cursor = slot.cursor.load(relaxed);
+        // As they are, forged ones included: a listing shows, it never follows them.
+        s.behind_messages = info.sent > sequence ? info.sent - sequence : 0;
+        s.behind_bytes = tail > cursor ? tail - cursor : 0;
+        s.received = received;
+        s.dropped = slot.dropped.load(relaxed);
+        slowest_sequence = std::min(slowest_sequence, sequence);
+        slowest_cursor = std::min(slowest_cursor, cursor);
+        info.subscribers.push_back(s);
+    }
+    info.depth_messages = info.sent - slowest_sequence;
+    info.depth_bytes = tail - slowest_cursor;
+    info.producers = count_alive(t.producers);
+    info.paused_producers = count_in(t.producers, detail::paused_slot);
+    info.consumers = static_cast<unsigned>(info.subscribers.size());
+    info.repairs = t.repairs.load(relaxed);
+    return info;
+}
+
 segment_info describe(const std::string& name, const detail::mapping& map) {
     const auto& h = map.header();
     const auto& q = map.control();
@@ -38,6 +76,8 @@ segment_info describe(const std::string& name, const detail::mapping& map) {
     info.max_message = map.shape().max_message;
     info.creator_pid = h.creator_pid;
     info.mode = h.mode;
+    info.layout_version = h.layout_version;
+    if (map.shape().topic) return describe_topic(std::move(info), map);
     // Positions as they are, forged ones included: a listing shows, it never follows them.
     const auto head = q.head.load(relaxed);
     const auto next = q.next.load(relaxed);

@@ -10,8 +10,18 @@
 
 namespace conveyor::shm {
 
-// What conveyor-ctl list shows of a segment. Counts are read without the queue's lock,
-// so each is exact but they may be from slightly different instants.
+// A subscriber of a topic, as conveyor-ctl list shows it.
+struct subscriber_info {
+    int pid = 0;
+    std::uint64_t behind_messages = 0; // published since it subscribed, not yet read by it
+    std::uint64_t behind_bytes = 0;    // of those records
+    std::uint64_t received = 0;        // messages it took
+    std::uint64_t dropped = 0;         // messages it lost a whole ring behind (drop mode)
+};
+
+// What conveyor-ctl list shows of a segment: a queue (shm://) or a topic (topic://). Counts
+// are read without the queue's lock, so each is exact but they may be from slightly
+// different instants.
 struct segment_info {
     std::string name;
     std::uint64_t capacity = 0;       // bytes of message storage
@@ -36,20 +46,25 @@ struct segment_info {
     // this build cannot read the rest. remove_segment removes it all the same.
     std::uint32_t layout_version = 0;
     bool layout_mismatch = false;
+    // A topic: producers are its publishers and consumers its subscribers; depth is what the
+    // slowest subscriber has yet to read, and received counts deliveries to every subscriber.
+    bool topic = false;
+    bool drop = false; // slow_subscriber::drop: slow subscribers lose the oldest messages
+    std::vector<subscriber_info> subscribers; // those attached and alive, in slot order
 };
 
-// The conveyor segments in /dev/shm that this user may read, those of another layout
-// version included; other files are skipped.
+// The conveyor segments in /dev/shm that this user may read, queues and topics, those of
+// another layout version included; other files are skipped.
 std::vector<segment_info> list_segments();
 
-// Describes segment name; fails with errc::no_such_endpoint, errc::not_a_segment or
-// errc::layout_mismatch.
+// Describes segment name (a queue or a topic); fails with errc::no_such_endpoint,
+// errc::not_a_segment or errc::layout_mismatch.
 segment_info inspect_segment(std::string_view name);
 segment_info inspect_segment(std::string_view name, std::error_code& ec);
 
-// Removes segment name, whatever its layout version; a file under that name that conveyor
-// did not make is left alone (errc::not_a_segment). Processes attached keep their mapping
-// until they detach. Also removes what creators of name that died mid-way left behind.
+// Removes segment name (a queue or a topic), whatever its layout version; a file under that name
+// that conveyor did not make is left alone (errc::not_a_segment). Processes attached keep their
+// mapping until they detach. Also removes what creators of name that died mid-way left behind.
 void remove_segment(std::string_view name);
 void remove_segment(std::string_view name, std::error_code& ec);
 
