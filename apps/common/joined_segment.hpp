@@ -1,5 +1,5 @@
-// A notice for a user whose --capacity or --max-message met a segment that already existed:
-// those sizes apply only when a call creates the segment, and joining keeps the segment's.
+// A notice for a user whose --capacity, --max-message or --slow met a segment or topic that
+// already existed: those apply only when a call creates it, and joining keeps its own.
 #pragma once
 
 #include <conveyor/endpoint.hpp>
@@ -13,6 +13,7 @@ namespace conveyor::cli {
 struct sizes_given {
     bool capacity = false;
     bool max_message = false;
+    bool slow = false;
 };
 sizes_given read_sizes_given(const boost::program_options::variables_map& values);
 

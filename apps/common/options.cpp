@@ -77,7 +77,10 @@ void add_channel_options(po::options_description& options) {
         "mode", po::value<std::string>()->value_name("OCTAL")->default_value("0600"),
         "permission bits of a segment or FIFO this call creates")(
         "lines", "on fifo:// and pipe: only, newline-delimited text instead of frames, to "
-                 "talk with ordinary tools (echo, cat)");
+                 "talk with ordinary tools (echo, cat)")(
+        "slow", po::value<std::string>()->value_name("block|drop")->default_value("block"),
+        "topic:// this call creates: a subscriber a whole ring behind holds publishers back "
+        "(block), or loses the oldest messages and is told how many (drop)");
 }
 
 channel_options read_channel_options(const po::variables_map& values) {
@@ -96,6 +99,10 @@ channel_options read_channel_options(const po::variables_map& values) {
         throw usage_error("--mode: '" + mode + "' is not an octal permission like 0600 or 0660");
     options.mode = static_cast<unsigned>(bits);
     options.lines = values.count("lines") != 0;
+    const auto& slow = values["slow"].as<std::string>();
+    if (slow != "block" && slow != "drop")
+        throw usage_error("--slow: '" + slow + "' is neither block nor drop");
+    options.slow = slow == "drop" ? slow_subscriber::drop : slow_subscriber::block;
     return options;
 }
 

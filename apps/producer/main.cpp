@@ -262,7 +262,8 @@ po::options_description describe_options() {
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
-        "where to send: shm://NAME, fifo:///PATH or pipe: (standard output)")(
+        "where to send: shm://NAME, topic://NAME (to every subscriber), fifo:///PATH or pipe: "
+        "(standard output)")(
         "generate", po::value<std::uint64_t>()->value_name("N"),
         "send N generated messages (producer id, sequence, checksum) instead of stdin")(
         "size", po::value<std::string>()->value_name("BYTES")->default_value("64"),
