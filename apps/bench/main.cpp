@@ -35,9 +35,9 @@ int main(int argc, char** argv) try {
                  "everything works, measures nothing")(
         "json", "print the results as JSON on stdout (the table goes to stderr)")(
         "only", po::value(&only),
-        "comma-separated transports to run: conveyor-shm, conveyor-shm-zerocopy, conveyor-fifo, "
-        "conveyor-pipe, pipe, "
-        "fifo, uds, posix-mq, boost-mq");
+        "comma-separated transports to run: conveyor-shm, conveyor-shm-zerocopy, "
+        "conveyor-topic (fan-out 1to4 only), conveyor-fifo, conveyor-pipe, pipe, fifo, uds, "
+        "posix-mq, boost-mq");
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, visible), vm);
     po::notify(vm);
