@@ -17,6 +17,7 @@
 #include <csignal>
 #include <cstring>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace conveyor;
@@ -209,6 +210,49 @@ BOOST_AUTO_TEST_CASE(a_verifier_counts_what_a_dropping_subscriber_lost_as_lost_a
     BOOST_TEST(summary.lost == stopped.dropped());
     BOOST_TEST(summary.lost == published - records_per_ring);
     BOOST_TEST(summary.duplicated + summary.corrupt + summary.out_of_order == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_subscriber_lapped_while_it_copies_never_takes_a_torn_or_repeated_message) {
+    scratch_segment s("topic-lapped");
+    const auto where = endpoint::parse(s.topic_uri());
+    const auto options = topic_options(slow_subscriber::drop, 16u << 10, 2048);
+    shm::topic_receiver subscriber(where, options);
+    constexpr std::uint64_t published = 200000;
+    const pid_t child = ::fork();
+    if (child == 0) { // publishes as fast as it can: the ring is lapped over and over
+        shm::topic_sender publisher(where, options);
+        std::vector<message_generator> sizes;
+        for (std::size_t size : {48, 200, 1500})
+            sizes.emplace_back(make_producer_id(), size, published);
+        std::vector<std::byte> message;
+        for (std::uint64_t n = 0; n < published; ++n) {
+            const auto& make = sizes[n % 3];
+            message.resize(make.size());
+            make.make(n, message);
+            publisher.send(message);
+        }
+        ::_exit(0);
+    }
+    // Reads in batches, now and then pausing: whatever it copies while a publisher
+    // overwrites it must be thrown away, never taken.
+    stream_verifier verifier;
+    message_batch batch;
+    std::uint64_t batches = 0;
+    while (subscriber.receive_batch(batch, 32, 20s) == receive_status::message) {
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            verifier.observe(batch[i]);
+        if (++batches % 64 == 0) std::this_thread::sleep_for(100us);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    BOOST_TEST(status == 0);
+    const auto summary = verifier.result();
+    BOOST_TEST(summary.corrupt == 0u);
+    BOOST_TEST(summary.duplicated == 0u);
+    BOOST_TEST(summary.out_of_order == 0u);
+    BOOST_TEST(summary.messages + subscriber.dropped() == published);
+    BOOST_TEST_MESSAGE("lapped subscriber: " << summary.messages << " taken, "
+                                             << subscriber.dropped() << " dropped");
 }
 
 BOOST_AUTO_TEST_CASE(the_end_comes_once_every_publisher_expected_has_come_and_gone) {
