@@ -1,5 +1,6 @@
-// A notice for a user whose --capacity, --max-message or --slow met a segment or topic that
-// already existed: those apply only when a call creates it, and joining keeps its own.
+// Notices about the queue or topic an app joined: --capacity, --max-message or --slow that
+// met one that already existed (those apply only when a call creates it, and joining keeps
+// its own), and a durable queue recovered after a crash.
 #pragma once
 
 #include <conveyor/endpoint.hpp>
@@ -21,5 +22,10 @@ sizes_given read_sizes_given(const boost::program_options::variables_map& values
 // stderr, naming the segment's sizes and how to get the ones asked for.
 void note_joined_segment(const char* app, const endpoint& where, const channel_options& asked,
                          sizes_given given);
+
+// If opening the channel recovered a durable queue that had lost records to a crash, says
+// what was dropped, on stderr.
+void note_recovery(const char* app, const sender& channel);
+void note_recovery(const char* app, const receiver& channel);
 
 } // namespace conveyor::cli

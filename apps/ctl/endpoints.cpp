@@ -3,27 +3,18 @@
 
 #include <conveyor/pipe/fifo.hpp>
 
-#include <pwd.h>
-#include <sys/stat.h>
-
 namespace conveyor::cli {
 namespace {
-
-std::string owner_of(const std::string& path) {
-    struct stat file;
-    if (::stat(path.c_str(), &file) != 0) return {};
-    if (const passwd* user = ::getpwuid(file.st_uid)) return user->pw_name;
-    return std::to_string(file.st_uid);
-}
 
 endpoint_row segment_row(const shm::segment_info& s) {
     endpoint_row row;
     row.endpoint = (s.topic ? "topic://" : "shm://") + s.name;
-    row.owner = owner_of(std::string(shm::shm_directory) + "/" + s.name);
+    row.owner = s.owner;
+    row.mode = s.mode;
     row.layout_version = s.layout_version;
-    if (s.layout_mismatch) {
-        row.kind = "other-layout";
-        row.endpoint = "shm://" + s.name; // its kind cannot be read: rm takes it as shm://
+    // Kinds whose figures cannot be read: rm takes them as shm:// all the same.
+    if (s.layout_mismatch || s.no_access) {
+        row.kind = s.no_access ? "no-access" : "other-layout";
         return row;
     }
     row.kind = s.topic ? "topic" : "queue";
@@ -35,7 +26,6 @@ endpoint_row segment_row(const shm::segment_info& s) {
     row.consumers = s.consumers;
     row.sent = s.sent;
     row.received = s.received;
-    row.mode = s.mode;
     row.creator_pid = s.creator_pid;
     if (s.topic) row.slow = s.drop ? "drop" : "block";
     row.subscribers = s.subscribers;
@@ -52,9 +42,9 @@ std::vector<endpoint_row> take_snapshot() {
         endpoint_row row;
         row.endpoint = "fifo://" + f.path;
         row.kind = "fifo";
-        row.consumers = f.consumer_reading ? 1 : 0;
+        if (!f.no_access) row.consumers = f.consumer_reading ? 1 : 0;
         row.mode = f.mode;
-        row.owner = owner_of(f.path);
+        row.owner = f.owner;
         rows.push_back(std::move(row));
     }
     return rows;

@@ -27,8 +27,8 @@ struct endpoint_row {
     std::optional<std::uint64_t> consumers; // a topic's subscribers; a FIFO's reader (0 or 1)
     std::optional<std::uint64_t> sent;
     std::optional<std::uint64_t> received; // a topic: deliveries to all subscribers
-    unsigned mode = 0;                     // permission bits
-    std::string owner;                     // the user owning the file (a number if unnamed)
+    unsigned mode = 0;                     // the file's permission bits
+    std::string owner;                     // the file's owner and group, "root:nogroup"
     int creator_pid = 0;
     std::string slow; // a topic's: "block" or "drop"
     std::vector<shm::subscriber_info> subscribers;

@@ -20,12 +20,14 @@ const char* help_text =
     "Usage: conveyor-ctl COMMAND [ARGS]\n\n"
     "Commands:\n"
     "  list             the segments conveyor made: capacity, largest message, depth,\n"
-    "                   producers and consumers attached (alive), messages sent and taken\n"
-    "                   (a segment of another layout version: that version only);\n"
-    "                   then the FIFOs this user's conveyor apps made that are still\n"
-    "                   there: mode, and whether a consumer is reading now. Topics\n"
-    "                   (topic://NAME) count subscribers as consumers, and each\n"
-    "                   subscriber is listed below with how far behind it is\n"
+    "                   producers and consumers attached (alive), messages sent and taken,\n"
+    "                   mode and owner (a segment of another layout version: that version\n"
+    "                   only; one this user may not read: 'no access', its owner and mode);\n"
+    "                   then the FIFOs conveyor apps made that are still there: mode,\n"
+    "                   whether a consumer is reading now, owner ('no access' when this\n"
+    "                   user may neither read nor write it). Topics (topic://NAME) count\n"
+    "                   subscribers as consumers, and each subscriber is listed below\n"
+    "                   with how far behind it is\n"
     "  list --json      the same as a JSON array, one object per endpoint (docs/ctl.md)\n"
     "  top [--once]     every second: depth, messages in and out per second, producers\n"
     "                   and consumers alive, of every segment, topic and FIFO; --once\n"
@@ -34,21 +36,11 @@ const char* help_text =
     "  rm ENDPOINT...   remove segments and topics (shm://NAME, topic://NAME) and FIFOs\n"
     "                   (fifo:///PATH). A file in /dev/shm that is not a conveyor\n"
     "                   segment is refused, and so is a path that is not a FIFO; a FIFO\n"
-    "                   is removed whoever made it. Attached processes keep working\n"
-    "                   until they detach. rm shm://NAME also removes what creators of\n"
-    "                   NAME killed mid-way left behind.\n"
+    "                   is removed whoever made it, where this user may remove it (in\n"
+    "                   /dev/shm and /tmp, which are sticky, only its owner or root may).\n"
+    "                   Attached processes keep working until they detach. rm shm://NAME\n"
+    "                   also removes what creators of NAME killed mid-way left behind.\n"
     "  help, --help     this text\n";
-
-std::string size_text(std::uint64_t bytes) {
-    char text[32];
-    if (bytes >= (1u << 20) && bytes % (1u << 20) == 0)
-        std::snprintf(text, sizeof text, "%lluM", static_cast<unsigned long long>(bytes >> 20));
-    else if (bytes >= 1024 && bytes % 1024 == 0)
-        std::snprintf(text, sizeof text, "%lluK", static_cast<unsigned long long>(bytes >> 10));
-    else
-        std::snprintf(text, sizeof text, "%llu", static_cast<unsigned long long>(bytes));
-    return text;
-}
 
 // Each topic's subscribers: how far behind each is (messages published since it subscribed
 // that it has not read yet) and what it lost, a ring behind, in drop mode.
@@ -72,31 +64,38 @@ void list_subscribers(const std::vector<shm::segment_info>& segments) {
 
 int list() {
     const auto segments = shm::list_segments();
-    std::printf("%-24s %9s %8s %10s %11s %9s %9s %12s %12s %7s %5s\n", "ENDPOINT", "CAPACITY",
+    std::printf("%-24s %9s %8s %10s %11s %9s %9s %12s %12s %7s %5s %s\n", "ENDPOINT", "CAPACITY",
                 "MAX_MSG", "DEPTH", "DEPTH_BYTES", "PRODUCERS", "CONSUMERS", "SENT", "RECEIVED",
-                "CREATOR", "MODE");
+                "CREATOR", "MODE", "OWNER");
     for (const auto& s : segments) {
+        const std::string uri = (s.topic ? "topic://" : "shm://") + s.name;
+        if (s.no_access) {
+            std::printf("%-24s no access: owner %s, mode %05o\n", uri.c_str(), s.owner.c_str(),
+                        s.mode);
+            continue;
+        }
         if (s.layout_mismatch) {
             std::printf("%-24s layout v%u: another conveyor build's, its figures unreadable "
                         "here (rm removes it)\n",
-                        ("shm://" + s.name).c_str(), static_cast<unsigned>(s.layout_version));
+                        uri.c_str(), static_cast<unsigned>(s.layout_version));
             continue;
         }
-        std::printf("%-24s %9s %8s %10llu %11llu %9u %9u %12llu %12llu %7d %05o\n",
-                    ((s.topic ? "topic://" : "shm://") + s.name).c_str(),
-                    size_text(s.capacity).c_str(), size_text(s.max_message).c_str(),
+        std::printf("%-24s %9s %8s %10llu %11llu %9u %9u %12llu %12llu %7d %05o %s\n", uri.c_str(),
+                    cli::size_text(s.capacity).c_str(), cli::size_text(s.max_message).c_str(),
                     static_cast<unsigned long long>(s.depth_messages),
                     static_cast<unsigned long long>(s.depth_bytes), s.producers, s.consumers,
                     static_cast<unsigned long long>(s.sent),
-                    static_cast<unsigned long long>(s.received), s.creator_pid, s.mode);
+                    static_cast<unsigned long long>(s.received), s.creator_pid, s.mode,
+                    s.owner.c_str());
     }
     list_subscribers(segments);
     const auto fifos = pipe::list_fifos();
     if (fifos.empty()) return cli::exit_ok;
-    std::printf("\n%-24s %5s %8s\n", "ENDPOINT", "MODE", "CONSUMER");
+    std::printf("\n%-24s %5s %8s %s\n", "ENDPOINT", "MODE", "CONSUMER", "OWNER");
     for (const auto& f : fifos)
-        std::printf("%-24s %05o %8s\n", ("fifo://" + f.path).c_str(), f.mode,
-                    f.consumer_reading ? "reading" : "none");
+        std::printf("%-24s %05o %8s %s%s\n", ("fifo://" + f.path).c_str(), f.mode,
+                    f.consumer_reading ? "reading" : "none", f.owner.c_str(),
+                    f.no_access ? " no access" : "");
     return cli::exit_ok;
 }
 

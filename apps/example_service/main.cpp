@@ -147,8 +147,8 @@ int main(int argc, char** argv) try {
         "endpoint", po::value<std::vector<std::string>>()->value_name("ENDPOINT"),
         "where to take from; give several")(
         "verify", "check generated messages per endpoint (conveyor-producer --generate)")(
-        "producers", po::value<std::size_t>()->value_name("N")->default_value(1),
-        "per endpoint: end of stream only once N producers have come and gone");
+        "producers", po::value<std::string>()->value_name("N")->default_value("1"),
+        "per endpoint: end of stream only once N producers have come and gone; at least 1");
     cli::add_channel_options(options);
     po::positional_options_description positional;
     positional.add("endpoint", -1);
@@ -174,8 +174,7 @@ int main(int argc, char** argv) try {
             throw cli::usage_error(uri + ": this service takes shm://, file:// and topic://");
     }
     auto channel = cli::read_channel_options(values);
-    channel.min_producers = values["producers"].as<std::size_t>();
-    if (channel.min_producers == 0) throw cli::usage_error("--producers: N must be at least 1");
+    channel.min_producers = cli::parse_count("producers", values["producers"].as<std::string>());
 
     asio::io_context io;
     service readers(io, from, channel, values.count("verify") != 0);

@@ -9,6 +9,7 @@
 #include "conveyor/endpoint.hpp"
 #include "conveyor/error.hpp"
 #include "conveyor/shm/segment.hpp"
+#include "detail/file_owner.hpp"
 #include "shm/durable.hpp"
 #include "shm/topic_layout.hpp"
 
@@ -239,8 +240,7 @@ std::unique_ptr<bip::mapped_region> map_whole(int fd, bip::mode_t mode, std::uin
 
 std::string open_failure(const segment_location& where, const std::error_code& cause) {
     if (cause == std::errc::permission_denied)
-        return where.uri + ": permission denied (the " + (where.durable ? "file" : "segment") +
-               " belongs to another user or was created with a narrower mode)";
+        return where.uri + ": permission denied: " + conveyor::detail::access_refusal(where.path());
     return where.uri + ": cannot open " + where.path() + ": " + cause.message();
 }
 

@@ -1,13 +1,17 @@
 // Listing, inspecting and removing conveyor segments.
 #include "conveyor/shm/segment.hpp"
 
+#include "conveyor/endpoint.hpp"
 #include "conveyor/error.hpp"
+#include "detail/file_owner.hpp"
 #include "detail/process_liveness.hpp"
 #include "shm/mapping.hpp"
 #include "shm/topic_layout.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace conveyor::shm {
@@ -75,7 +79,6 @@ segment_info describe(const std::string& name, const detail::mapping& map) {
     info.capacity = map.shape().capacity;
     info.max_message = map.shape().max_message;
     info.creator_pid = h.creator_pid;
-    info.mode = h.mode;
     info.layout_version = h.layout_version;
     if (map.shape().topic) return describe_topic(std::move(info), map);
     // Positions as they are, forged ones included: a listing shows, it never follows them.
@@ -94,7 +97,6 @@ segment_info describe(const std::string& name, const detail::mapping& map) {
     info.consumers = count_alive(q.consumers);
     info.orphaned_consumers = count_in(q.consumers, detail::orphaned_slot);
     info.repairs = q.repairs.load(relaxed);
-    info.layout_version = h.layout_version;
     return info;
 }
 
@@ -107,6 +109,24 @@ segment_info describe_other_layout(const std::string& name) {
     return info;
 }
 
+// The file's mode and owner: the header's mode is what its creator asked for, but a chmod
+// or chgrp since then is what decides who may open it.
+void add_file_facts(segment_info& info, const struct stat& st) {
+    info.mode = static_cast<unsigned>(st.st_mode & 0777);
+    info.owner = conveyor::detail::owner_text(st.st_uid, st.st_gid);
+}
+
+// Whether a file this process may not read has a size a segment can have: a header and
+// control block, then a ring of whole records with room for two.
+bool could_be_segment(const struct stat& st) {
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    // A topic's control block is smaller than a queue's; both end on a record boundary.
+    const auto smallest =
+        std::min<std::uint64_t>(detail::data_offset(), detail::topic_data_offset());
+    return S_ISREG(st.st_mode) && size >= smallest + detail::min_capacity(0) &&
+           (size - detail::data_offset()) % detail::record_alignment == 0;
+}
+
 } // namespace
 
 std::vector<segment_info> list_segments() {
@@ -116,13 +136,25 @@ std::vector<segment_info> list_segments() {
     while (const dirent* entry = ::readdir(dir)) {
         const std::string name = entry->d_name;
         if (name.empty() || name.front() == '.') continue; // includes segments being built
+        struct stat st {};
+        if (::stat(detail::segment_location::shm(name).path().c_str(), &st) != 0)
+            continue; // removed meanwhile
         std::error_code ec;
         std::string why;
         auto map = detail::mapping::open(name, detail::mapping::access::read_only, ec, why);
-        if (map)
-            result.push_back(describe(name, *map));
-        else if (ec == errc::layout_mismatch) // conveyor's, as rm agrees: shown, to be removed
-            result.push_back(describe_other_layout(name));
+        segment_info info;
+        if (map) {
+            info = describe(name, *map);
+        } else if (ec == errc::layout_mismatch) { // conveyor's, as rm agrees: to be removed
+            info = describe_other_layout(name);
+        } else if (ec == std::errc::permission_denied && could_be_segment(st)) {
+            info.name = name;
+            info.no_access = true;
+        } else {
+            continue;
+        }
+        add_file_facts(info, st);
+        result.push_back(std::move(info));
     }
     ::closedir(dir);
     std::sort(result.begin(), result.end(),
@@ -130,22 +162,45 @@ std::vector<segment_info> list_segments() {
     return result;
 }
 
+namespace {
+
+segment_info inspect(const std::string& name, std::error_code& ec, std::string& why) {
+    ec.clear();
+    auto map = detail::mapping::open(name, detail::mapping::access::read_only, ec, why);
+    if (!map) return {};
+    auto info = describe(name, *map);
+    struct stat st {};
+    if (::stat(detail::segment_location::shm(name).path().c_str(), &st) == 0)
+        add_file_facts(info, st);
+    return info;
+}
+
+} // namespace
+
 segment_info inspect_segment(std::string_view name, std::error_code& ec) {
+    std::string why;
+    return inspect(std::string(name), ec, why);
+}
+
+segment_info inspect_queue(const endpoint& where, std::error_code& ec) {
     ec.clear();
     std::string why;
-    const std::string n(name);
-    auto map = detail::mapping::open(n, detail::mapping::access::read_only, ec, why);
+    const auto location = detail::segment_location::of(where);
+    auto map = detail::mapping::open(location, detail::mapping::access::read_only, ec, why);
     if (!map) return {};
-    return describe(n, *map);
+    return describe(location.durable ? where.name() : location.file, *map);
+}
+
+std::uint64_t capacity_made(std::uint64_t capacity) noexcept {
+    return (capacity + detail::record_alignment - 1) & ~std::uint64_t(detail::record_alignment - 1);
 }
 
 segment_info inspect_segment(std::string_view name) {
     std::error_code ec;
     std::string why;
-    const std::string n(name);
-    auto map = detail::mapping::open(n, detail::mapping::access::read_only, ec, why);
-    if (!map) throw error(ec, why);
-    return describe(n, *map);
+    auto info = inspect(std::string(name), ec, why);
+    if (ec) throw error(ec, why);
+    return info;
 }
 
 namespace {
@@ -157,12 +212,23 @@ void remove_ours(const std::string& name, std::error_code& ec, std::string& why)
     const auto where = detail::segment_location::shm(name);
     detail::remove_abandoned_creations(where);
     auto map = detail::mapping::open(where, detail::mapping::access::read_only, ec, why);
+    // Another user's segment that this one may not read: what stops the removal is whose
+    // it is, whether or not it could be read.
+    struct stat st {};
+    const bool theirs =
+        ::stat(where.path().c_str(), &st) == 0 && st.st_uid != ::geteuid() && ::geteuid() != 0;
+    if (!map && ec == std::errc::permission_denied && theirs) {
+        why = where.uri + ": cannot remove: " + conveyor::detail::removal_refusal(where.path());
+        return;
+    }
     if (!map && ec != errc::layout_mismatch) return;
     map.reset();
     ec.clear();
     if (::unlink(where.path().c_str()) != 0) {
         ec = std::error_code(errno, std::system_category());
         why = where.uri + ": cannot remove: " + ec.message();
+        if (ec == std::errc::operation_not_permitted || ec == std::errc::permission_denied)
+            why += ": " + conveyor::detail::removal_refusal(where.path());
     }
 }
 

@@ -8,6 +8,10 @@
 #include <system_error>
 #include <vector>
 
+namespace conveyor {
+class endpoint;
+}
+
 namespace conveyor::shm {
 
 // A subscriber of a topic, as conveyor-ctl list shows it.
@@ -36,7 +40,8 @@ struct segment_info {
     unsigned consumers = 0;          // attached and alive
     unsigned orphaned_consumers = 0; // consumers gone with leases to deliver again
     int creator_pid = 0;
-    unsigned mode = 0;
+    unsigned mode = 0;             // the file's permission bits
+    std::string owner;             // the file's owner and group, "root:nogroup"
     std::uint64_t sent = 0;        // messages committed since creation
     std::uint64_t received = 0;    // deliveries since creation, redeliveries included
     std::uint64_t redelivered = 0; // deliveries of messages delivered before
@@ -46,6 +51,10 @@ struct segment_info {
     // this build cannot read the rest. remove_segment removes it all the same.
     std::uint32_t layout_version = 0;
     bool layout_mismatch = false;
+    // no_access: this process may not read the file (another user's, or a narrower mode);
+    // only name, mode and owner are known. Unread, it cannot be told from another
+    // program's file: it is listed when its size is one a segment can have.
+    bool no_access = false;
     // A topic: producers are its publishers and consumers its subscribers; depth is what the
     // slowest subscriber has yet to read, and received counts deliveries to every subscriber.
     bool topic = false;
@@ -53,14 +62,20 @@ struct segment_info {
     std::vector<subscriber_info> subscribers; // those attached and alive, in slot order
 };
 
-// The conveyor segments in /dev/shm that this user may read, queues and topics, those of
-// another layout version included; other files are skipped.
+// The conveyor segments in /dev/shm, queues and topics: those this process may read, those
+// of another layout version, and those it may not read (no_access); other files are skipped.
 std::vector<segment_info> list_segments();
 
 // Describes segment name (a queue or a topic); fails with errc::no_such_endpoint,
 // errc::not_a_segment or errc::layout_mismatch.
 segment_info inspect_segment(std::string_view name);
 segment_info inspect_segment(std::string_view name, std::error_code& ec);
+// The same for the queue at where: a shm:// segment or a file:// queue file.
+segment_info inspect_queue(const endpoint& where, std::error_code& ec);
+
+// The capacity of a queue created with capacity bytes asked for: rounded up to whole
+// records' alignment.
+std::uint64_t capacity_made(std::uint64_t capacity) noexcept;
 
 // Removes segment name (a queue or a topic), whatever its layout version; a file under that name
 // that conveyor did not make is left alone (errc::not_a_segment). Processes attached keep their
