@@ -112,7 +112,7 @@ int remove(int count, char** uris) {
             if (where.kind() == scheme::fifo)
                 pipe::remove_fifo(where.name());
             else
-                shm::remove_segment(where.name());
+                shm::remove_segment(where);
         } catch (const error& e) {
             std::cerr << "conveyor-ctl: " << e.what() << '\n';
             status = cli::exit_failure;

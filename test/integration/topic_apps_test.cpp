@@ -171,6 +171,10 @@ BOOST_AUTO_TEST_CASE(a_topic_opened_as_a_queue_is_refused_naming_the_uri_to_use)
     const auto bad = run(consumer_app, {s.topic_uri(), "--slow", "sometimes"});
     BOOST_TEST(bad.status == 64);
     BOOST_TEST(contains(bad.err, "--slow: 'sometimes' is neither block nor drop"), bad.err);
+    const auto kept = run(ctl_app, {"rm", s.uri()}); // a topic is not removed as a queue
+    BOOST_TEST(kept.status == 70);
+    BOOST_TEST(contains(kept.err, s.uri() + " is a topic; open it as " + s.topic_uri()), kept.err);
+    BOOST_TEST(listed(s).topic);
     BOOST_TEST(run(ctl_app, {"rm", s.topic_uri()}).status == 0);
     BOOST_TEST(listed(s).name.empty());
 }

@@ -208,8 +208,7 @@ namespace {
 // Unlinks name if conveyor made it (any layout version); why says what went wrong. Whatever
 // becomes of name, the files of its creators that died mid-way go: only rm and the next
 // opener of name look for them.
-void remove_ours(const std::string& name, std::error_code& ec, std::string& why) {
-    const auto where = detail::segment_location::shm(name);
+void remove_ours(const detail::segment_location& where, std::error_code& ec, std::string& why) {
     detail::remove_abandoned_creations(where);
     auto map = detail::mapping::open(where, detail::mapping::access::read_only, ec, why);
     // Another user's segment that this one may not read: what stops the removal is whose
@@ -236,13 +235,25 @@ void remove_ours(const std::string& name, std::error_code& ec, std::string& why)
 
 void remove_segment(std::string_view name, std::error_code& ec) {
     std::string why;
-    remove_ours(std::string(name), ec, why);
+    remove_ours(detail::segment_location::shm(std::string(name)), ec, why);
 }
 
 void remove_segment(std::string_view name) {
     std::error_code ec;
     std::string why;
-    remove_ours(std::string(name), ec, why);
+    remove_ours(detail::segment_location::shm(std::string(name)), ec, why);
+    if (ec) throw error(ec, why);
+}
+
+void remove_segment(const endpoint& where, std::error_code& ec) {
+    std::string why;
+    remove_ours(detail::segment_location::of(where), ec, why);
+}
+
+void remove_segment(const endpoint& where) {
+    std::error_code ec;
+    std::string why;
+    remove_ours(detail::segment_location::of(where), ec, why);
     if (ec) throw error(ec, why);
 }
 

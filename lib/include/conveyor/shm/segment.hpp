@@ -82,6 +82,11 @@ std::uint64_t capacity_made(std::uint64_t capacity) noexcept;
 // mapping until they detach. Also removes what creators of name that died mid-way left behind.
 void remove_segment(std::string_view name);
 void remove_segment(std::string_view name, std::error_code& ec);
+// The same for shm://NAME or topic://NAME, which must be of that kind: a topic is not
+// removed as shm://NAME, nor a queue as topic://NAME (errc::kind_mismatch, naming the URI
+// to use). Segments of another layout version are removed as either.
+void remove_segment(const endpoint& where);
+void remove_segment(const endpoint& where, std::error_code& ec);
 
 // Where POSIX shared memory objects live on Linux.
 inline constexpr std::string_view shm_directory = "/dev/shm";
