@@ -348,6 +348,32 @@ BOOST_AUTO_TEST_CASE(a_publisher_that_dies_counts_as_closed) {
     ::waitpid(child, nullptr, 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_named_publisher_that_dies_pauses_the_stream_for_its_successor) {
+    scratch_segment s("topic-named");
+    const auto where = endpoint::parse(s.topic_uri());
+    shm::topic_receiver subscriber(where);
+    channel_options named;
+    named.producer_name = "feed";
+    const pid_t child = ::fork();
+    if (child == 0) {
+        shm::topic_sender first(where, named);
+        first.send(numbered(1));
+        ::raise(SIGKILL); // no close: its stream is paused, not ended
+    }
+    ::waitpid(child, nullptr, 0);
+    std::vector<std::byte> got;
+    BOOST_TEST((subscriber.receive(got) == receive_status::message));
+    // Past a sweep (100 ms) the dead one is found, and its stream still waits.
+    BOOST_TEST((subscriber.receive_for(got, 300ms) == receive_status::empty));
+    {
+        shm::topic_sender successor(where, named);
+        successor.send(numbered(2));
+    } // its close ends the stream
+    BOOST_TEST((subscriber.receive(got) == receive_status::message));
+    BOOST_TEST(number_of(got) == 2u);
+    BOOST_TEST((subscriber.receive(got) == receive_status::end_of_stream));
+}
+
 BOOST_AUTO_TEST_CASE(a_publisher_killed_holding_the_lock_mid_record_wedges_and_corrupts_nothing) {
     scratch_segment s("topic-lock-holder");
     const auto where = endpoint::parse(s.topic_uri());
