@@ -158,7 +158,8 @@ std::byte* queue_sender::claim(std::size_t size, wait_duration wait, std::error_
             return nullptr;
         }
         a.unlock_producers();
-        if (wait == no_wait || !wait_for_room(room_needed_, pending_tail_, until)) return nullptr;
+        if (wait == no_wait || until.passed() || !wait_for_room(room_needed_, pending_tail_, until))
+            return nullptr;
     }
 }
 
@@ -347,8 +348,24 @@ bool queue_receiver::stream_over() const noexcept {
 bool queue_receiver::choose_source(std::error_code& ec) noexcept {
     auto& q = attached_->control();
     detail::consumer_slot* owner = nullptr;
-    if (detail::lease_range* orphan = detail::oldest_orphaned(q, owner)) {
+    detail::lease_range* orphan = detail::oldest_orphaned(q, owner);
+    if (!orphan && q.orphans.load(relaxed) != 0) {
+        // Waiters take the count's word that there is something to take.
+        ec = attached_->corrupt("the count of orphaned consumers is " +
+                                std::to_string(q.orphans.load(relaxed)) +
+                                " but no slot is orphaned");
+        return false;
+    }
+    if (orphan) {
         source_ = {detail::range_begin(*orphan), orphan->end.load(relaxed), orphan, owner};
+        // Leases lie between head and next; anything else was written by hand.
+        if (source_.begin < q.head.load(relaxed) || source_.limit > q.next.load(relaxed) ||
+            source_.begin >= source_.limit) {
+            ec = attached_->corrupt("a lease range from " + std::to_string(source_.begin) + " to " +
+                                    std::to_string(source_.limit) +
+                                    " lies outside the records taken");
+            return false;
+        }
     } else {
         // acquire: the records' bytes were written before the commit that moved tail.
         source_ = {q.next.load(relaxed), q.tail.load(acquire), nullptr, nullptr};
@@ -358,6 +375,11 @@ bool queue_receiver::choose_source(std::error_code& ec) noexcept {
     const auto& mine = attached_->own_leases();
     const auto used = mine.ranges_used.load(relaxed);
     if (used < detail::max_lease_ranges) return true;
+    if (used > detail::max_lease_ranges) {
+        ec = attached_->corrupt("this consumer's slot claims " + std::to_string(used) +
+                                " lease ranges of " + std::to_string(detail::max_lease_ranges));
+        return false;
+    }
     const auto& last = mine.ranges[used - 1];
     if (last.end.load(relaxed) == source_.begin &&
         detail::range_redelivered(last) == (source_.orphan != nullptr))
@@ -368,7 +390,15 @@ bool queue_receiver::choose_source(std::error_code& ec) noexcept {
 
 bool queue_receiver::find_record(std::uint64_t position, std::error_code& ec) noexcept {
     auto& a = *attached_;
+    const std::uint64_t from = position;
     for (;;) {
+        // Between two messages lies at most one wrap record: skipping more than a ring's
+        // worth means the ring is full of forged ones.
+        if (position - from > a.shape().capacity) {
+            ec = a.corrupt("wrap records from position " + std::to_string(from) + " to " +
+                           std::to_string(position) + " span more than the ring");
+            return false;
+        }
         const auto record = detail::read_record(a.shape(), a.ring(), position, source_.limit);
         switch (record.status) {
         case record_status::message:
@@ -471,7 +501,10 @@ receive_status queue_receiver::claim(wait_duration wait, std::error_code& ec) {
         a.unlock_consumers();
         if (ec) return receive_status::empty;
         if (stream_over()) return receive_status::end_of_stream;
-        if (wait == no_wait || !wait_for_data(until)) return receive_status::empty;
+        // The deadline is looked at here too: a condition that says "ready" and a claim that
+        // finds nothing (a segment written by hand) must not spin past it.
+        if (wait == no_wait || until.passed() || !wait_for_data(until))
+            return receive_status::empty;
     }
 }
 
