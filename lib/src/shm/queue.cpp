@@ -476,23 +476,28 @@ void queue_receiver::sweep_dead_consumers() noexcept {
     a.unlock_consumers();
 }
 
-bool queue_receiver::wait_for_data(const deadline& until) {
+bool queue_receiver::data_visible() const noexcept {
+    const auto& q = attached_->control();
+    return q.tail.load(acquire) > q.next.load(relaxed) || q.orphans.load(relaxed) != 0 ||
+           stream_over();
+}
+
+void queue_receiver::sweep_dead_peers() noexcept {
     auto& a = *attached_;
-    auto& q = a.control();
-    auto ready = [&] {
-        return q.tail.load(acquire) > q.next.load(relaxed) || q.orphans.load(relaxed) != 0 ||
-               stream_over();
-    };
-    return wait_until(q.not_empty, ready, until, spin_, [this, &a] {
-        // Not a blocking lock: a producer holding a reservation keeps it until its commit,
-        // and this consumer's timeout must not wait for that. A producer that died holding
-        // it is found out by try_lock, so the sweep is only ever put off.
-        if (a.try_lock_producers()) {
-            a.reap_dead_producers(); // producers that died without a word count as closed
-            a.unlock_producers();
-        }
-        sweep_dead_consumers(); // the leases of consumers that died are delivered again
-    });
+    // Not a blocking lock: a producer holding a reservation keeps it until its commit, and
+    // this consumer's timeout must not wait for that. A producer that died holding it is
+    // found out by try_lock, so the sweep is only ever put off.
+    if (a.try_lock_producers()) {
+        a.reap_dead_producers(); // producers that died without a word count as closed
+        a.unlock_producers();
+    }
+    sweep_dead_consumers(); // the leases of consumers that died are delivered again
+}
+
+bool queue_receiver::wait_for_data(const deadline& until) {
+    return wait_until(
+        attached_->control().not_empty, [this] { return data_visible(); }, until, spin_,
+        [this] { sweep_dead_peers(); });
 }
 
 receive_status queue_receiver::claim(wait_duration wait, std::error_code& ec) {

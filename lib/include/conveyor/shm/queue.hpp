@@ -17,6 +17,7 @@ namespace detail {
 class attachment;
 struct lease_range;
 struct consumer_slot;
+struct wait_hooks;
 // What a waiter has learnt about polling before it sleeps (lib/src/shm/wait.hpp).
 struct spin_state {
     wait_duration window{-1}; // negative until the first wait
@@ -58,6 +59,9 @@ public:
     std::size_t max_message() const noexcept override;
     const endpoint& where() const noexcept override;
     std::string failure_detail(std::error_code ec) const override;
+
+    // For the async calls (conveyor/shm/async.hpp).
+    detail::wait_hooks hooks_for_async() noexcept;
 
 protected:
     bool do_send(bytes_view message, wait_duration wait, std::error_code& ec) override;
@@ -124,6 +128,9 @@ public:
     const endpoint& where() const noexcept override;
     std::string failure_detail(std::error_code ec) const override;
 
+    // For the async calls (conveyor/shm/async.hpp).
+    detail::wait_hooks hooks_for_async() noexcept;
+
 protected:
     receive_status do_receive(std::vector<std::byte>& message, wait_duration wait,
                               std::error_code& ec) override;
@@ -161,6 +168,10 @@ private:
     // Releases the consumers' lock after a take, and wakes producers.
     void finish_take() noexcept;
     bool wait_for_data(const deadline& until);
+    // Without the lock: a message, an orphan's leases or the end looks there.
+    bool data_visible() const noexcept;
+    // Between sleeps: producers that died count as closed, dead consumers' leases return.
+    void sweep_dead_peers() noexcept;
     bool stream_over() const noexcept;
     void sweep_dead_consumers() noexcept;
 
