@@ -36,8 +36,35 @@ std::string read_file(const std::string& path) {
 child_process::child_process(const std::string& program, const std::vector<std::string>& args,
                              const std::string& stdin_data, const std::string& stdout_path)
     : out_path_(temporary_file("out")), err_path_(temporary_file("err")) {
+    const int input = start(program, args, stdout_path);
+    // Feed standard input from a thread so a child that reads slowly cannot block us. A
+    // child that exits without reading it all must not kill the test with SIGPIPE: blocked
+    // in this thread, the signal stays pending on it and goes with it; the write fails.
+    std::thread([fd = input, data = stdin_data] {
+        sigset_t pipe_signal;
+        sigemptyset(&pipe_signal);
+        sigaddset(&pipe_signal, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+        std::size_t done = 0;
+        while (done < data.size()) {
+            const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+            if (n <= 0) break;
+            done += static_cast<std::size_t>(n);
+        }
+        ::close(fd);
+    }).detach();
+}
+
+child_process::child_process(held_input_t, const std::string& program,
+                             const std::vector<std::string>& args, const std::string& stdout_path)
+    : out_path_(temporary_file("out")), err_path_(temporary_file("err")) {
+    input_ = start(program, args, stdout_path);
+}
+
+int child_process::start(const std::string& program, const std::vector<std::string>& args,
+                         const std::string& stdout_path) {
     const std::string out_target = stdout_path.empty() ? out_path_ : stdout_path;
-    int input[2];
+    int input[2]; // close-on-exec: no other child may hold the write end and keep it open
     if (::pipe2(input, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(program.c_str()));
@@ -57,31 +84,32 @@ child_process::child_process(const std::string& program, const std::vector<std::
         ::_exit(127);
     }
     ::close(input[0]);
-    // Feed standard input from a thread so a child that reads slowly cannot block us. A
-    // child that exits without reading it all must not kill the test with SIGPIPE: blocked
-    // in this thread, the signal stays pending on it and goes with it; the write fails.
-    std::thread([fd = input[1], data = stdin_data] {
-        sigset_t pipe_signal;
-        sigemptyset(&pipe_signal);
-        sigaddset(&pipe_signal, SIGPIPE);
-        pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
-        std::size_t done = 0;
-        while (done < data.size()) {
-            const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-            if (n <= 0) break;
-            done += static_cast<std::size_t>(n);
-        }
-        ::close(fd);
-    }).detach();
+    return input[1];
 }
 
 child_process::~child_process() {
+    close_input();
     if (!reaped_ && pid_ > 0) {
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, &status_, 0);
     }
     std::remove(out_path_.c_str());
     std::remove(err_path_.c_str());
+}
+
+void child_process::write_input(std::string_view data) {
+    BOOST_REQUIRE_MESSAGE(input_ >= 0, "standard input of child " << pid_ << " is not held");
+    while (!data.empty()) {
+        const ssize_t n = ::write(input_, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        BOOST_REQUIRE_MESSAGE(n > 0, "writing to child " << pid_ << ": " << std::strerror(errno));
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+void child_process::close_input() {
+    if (input_ >= 0) ::close(input_);
+    input_ = -1;
 }
 
 void child_process::signal(int number) const {
