@@ -526,7 +526,7 @@ receive_status queue_receiver::do_receive_batch(message_batch& batch, std::size_
     std::uint64_t end = claimed_next_;
     do {
         auto room = batch.append(claimed_.size());
-        std::memcpy(room.data(), claimed_.data(), claimed_.size());
+        if (!claimed_.empty()) std::memcpy(room.data(), claimed_.data(), claimed_.size());
         if (redelivery) batch.mark_redelivered();
         ++taken;
         end = claimed_next_;
