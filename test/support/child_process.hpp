@@ -11,6 +11,10 @@
 
 namespace conveyor::test {
 
+// The status a sanitizer ends a process with after its first report (scripts/test sets it
+// in ASAN_OPTIONS, UBSAN_OPTIONS and TSAN_OPTIONS); no app exits with it otherwise.
+inline constexpr int sanitizer_exit_code = 86;
+
 // Asks child_process to keep the child's standard input open until close_input(): a stream
 // read from it lasts as long as the test wants, however fast the machine.
 struct held_input_t {
@@ -38,7 +42,8 @@ public:
     void close_input();
     void signal(int number) const;
     // Waits for the exit; kills the child and fails the test after timeout. Returns the exit
-    // status, or 128 + signal number when a signal ended it.
+    // status, or 128 + signal number when a signal ended it. A child that exits with
+    // sanitizer_exit_code fails the test, whatever status the test expects.
     int wait(std::chrono::seconds timeout = std::chrono::seconds(120));
     bool exited() const noexcept { return reaped_; }
 
@@ -50,7 +55,9 @@ private:
     // Forks and execs program; returns the write end of its standard input.
     int start(const std::string& program, const std::vector<std::string>& args,
               const std::string& stdout_path);
+    void check_for_sanitizer_report() const;
 
+    std::string program_;
     pid_t pid_ = -1;
     int input_ = -1; // the held standard input's write end
     bool reaped_ = false;
