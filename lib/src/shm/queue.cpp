@@ -570,7 +570,8 @@ receive_status queue_receiver::do_receive_batch(message_batch& batch, std::size_
             held_.push_back(claimed_);
         } else {
             auto room = batch.append(claimed_.size());
-            std::memcpy(room.data(), claimed_.data(), claimed_.size());
+            // An empty message has no bytes to copy (and data() may be null).
+            if (!claimed_.empty()) std::memcpy(room.data(), claimed_.data(), claimed_.size());
             if (redelivery) batch.mark_redelivered();
         }
         bytes += claimed_.size();
