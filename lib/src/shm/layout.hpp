@@ -1,6 +1,7 @@
-// The bytes of a conveyor segment (shm://) or durable queue file (file://).
-// docs/architecture.md, "Segment layout", draws it; bump layout_version whenever anything
-// here changes.
+// The bytes of a conveyor segment (shm://) or durable queue file (file://); a topic
+// (topic://) shares the header and the records, with a control block of its own
+// (shm/topic_layout.hpp). docs/architecture.md, "Segment layout", draws it; bump
+// layout_version whenever anything here or there changes.
 //
 // Everything here may be overwritten by any process with write access to the segment. The
 // header is checked once, at join, and copied (segment_shape): no later decision reads it
@@ -21,7 +22,8 @@
 namespace conveyor::shm::detail {
 
 inline constexpr std::uint64_t segment_magic = 0x31525945564e4f43ull; // "CONVEYR1" LE
-inline constexpr std::uint32_t layout_version = 3;
+// 4: the header says whether the segment is a queue or a topic (topic_flag).
+inline constexpr std::uint32_t layout_version = 4;
 inline constexpr std::size_t max_producers = 64;
 inline constexpr std::size_t max_consumers = 64;
 // Separate runs of leased records one consumer holds at once: consumers that take in turns
@@ -37,7 +39,11 @@ inline constexpr std::size_t record_alignment = 16;
 // segment_header::flags
 enum segment_flag : std::uint32_t {
     durable_flag = 1, // file://: records carry checksums; the sync policy applies
+    topic_flag = 2,   // topic://: a broadcast ring with a topic_control, not a queue_control
+    drop_flag = 4,    // topic:// created with slow_subscriber::drop
 };
+// Every flag this build knows; a header with others is another build's and is refused.
+inline constexpr std::uint32_t known_flags = durable_flag | topic_flag | drop_flag;
 
 // Written once by the creator before the segment is published; read-only afterwards.
 struct segment_header {
@@ -62,6 +68,8 @@ struct segment_shape {
     std::uint64_t total_size = 0;
     bool durable = false;
     std::uint32_t sync = 0;
+    bool topic = false; // topic_flag: the control block is a topic_control
+    bool drop = false;  // drop_flag: a topic whose slow subscribers lose the oldest messages
 };
 
 enum slot_state : std::uint32_t {
@@ -145,8 +153,9 @@ struct queue_control {
 struct record_header {
     std::uint32_t size;     // payload bytes
     std::uint32_t kind;     // record_kind
-    std::uint32_t checksum; // durable queues: CRC-32C of the record's position and payload
-    std::uint32_t reserved; // 0
+    std::uint32_t checksum; // durable queues: CRC-32C of the record's position and payload;
+                            // topics: the low half of the message's sequence number
+    std::uint32_t reserved; // 0; topics: the high half of the sequence number
 };
 
 enum record_kind : std::uint32_t {

@@ -30,6 +30,9 @@ constexpr auto publish_order = std::memory_order_release;
 
 // A batch stops growing past this many bytes, so one visit never copies without bound.
 constexpr std::size_t batch_bytes = 1u << 20;
+// Messages at least this large are copied out after the consumers' lock is released, held
+// meanwhile by a lease: the copy then costs more than the second lock visit that lets go.
+constexpr std::size_t off_lock_copy = 64u << 10;
 // How long acknowledging waits for the consumers' lock before it reports a timeout: only a
 // holder that looks alive and never lets go (a forged one) makes it wait that long.
 constexpr std::chrono::seconds ack_patience{10};
@@ -158,7 +161,8 @@ std::byte* queue_sender::claim(std::size_t size, wait_duration wait, std::error_
             return nullptr;
         }
         a.unlock_producers();
-        if (wait == no_wait || !wait_for_room(room_needed_, pending_tail_, until)) return nullptr;
+        if (wait == no_wait || until.passed() || !wait_for_room(room_needed_, pending_tail_, until))
+            return nullptr;
     }
 }
 
@@ -347,8 +351,24 @@ bool queue_receiver::stream_over() const noexcept {
 bool queue_receiver::choose_source(std::error_code& ec) noexcept {
     auto& q = attached_->control();
     detail::consumer_slot* owner = nullptr;
-    if (detail::lease_range* orphan = detail::oldest_orphaned(q, owner)) {
+    detail::lease_range* orphan = detail::oldest_orphaned(q, owner);
+    if (!orphan && q.orphans.load(relaxed) != 0) {
+        // Waiters take the count's word that there is something to take.
+        ec = attached_->corrupt("the count of orphaned consumers is " +
+                                std::to_string(q.orphans.load(relaxed)) +
+                                " but no slot is orphaned");
+        return false;
+    }
+    if (orphan) {
         source_ = {detail::range_begin(*orphan), orphan->end.load(relaxed), orphan, owner};
+        // Leases lie between head and next; anything else was written by hand.
+        if (source_.begin < q.head.load(relaxed) || source_.limit > q.next.load(relaxed) ||
+            source_.begin >= source_.limit) {
+            ec = attached_->corrupt("a lease range from " + std::to_string(source_.begin) + " to " +
+                                    std::to_string(source_.limit) +
+                                    " lies outside the records taken");
+            return false;
+        }
     } else {
         // acquire: the records' bytes were written before the commit that moved tail.
         source_ = {q.next.load(relaxed), q.tail.load(acquire), nullptr, nullptr};
@@ -358,6 +378,11 @@ bool queue_receiver::choose_source(std::error_code& ec) noexcept {
     const auto& mine = attached_->own_leases();
     const auto used = mine.ranges_used.load(relaxed);
     if (used < detail::max_lease_ranges) return true;
+    if (used > detail::max_lease_ranges) {
+        ec = attached_->corrupt("this consumer's slot claims " + std::to_string(used) +
+                                " lease ranges of " + std::to_string(detail::max_lease_ranges));
+        return false;
+    }
     const auto& last = mine.ranges[used - 1];
     if (last.end.load(relaxed) == source_.begin &&
         detail::range_redelivered(last) == (source_.orphan != nullptr))
@@ -368,7 +393,15 @@ bool queue_receiver::choose_source(std::error_code& ec) noexcept {
 
 bool queue_receiver::find_record(std::uint64_t position, std::error_code& ec) noexcept {
     auto& a = *attached_;
+    const std::uint64_t from = position;
     for (;;) {
+        // Between two messages lies at most one wrap record: skipping more than a ring's
+        // worth means the ring is full of forged ones.
+        if (position - from > a.shape().capacity) {
+            ec = a.corrupt("wrap records from position " + std::to_string(from) + " to " +
+                           std::to_string(position) + " span more than the ring");
+            return false;
+        }
         const auto record = detail::read_record(a.shape(), a.ring(), position, source_.limit);
         switch (record.status) {
         case record_status::message:
@@ -388,14 +421,14 @@ bool queue_receiver::find_record(std::uint64_t position, std::error_code& ec) no
     }
 }
 
-void queue_receiver::take_until(std::uint64_t end, std::uint64_t messages) noexcept {
+void queue_receiver::take_until(std::uint64_t end, std::uint64_t messages, bool hold) noexcept {
     auto& q = attached_->control();
     auto& mine = attached_->own_leases();
     const bool redelivery = source_.orphan != nullptr;
     // Messages are leased; wrap records alone are nobody's. The lease first, then the move:
     // a consumer killed between the two leaves a lease past next, which repair cuts back
     // (docs/architecture.md, "Acknowledged delivery").
-    const bool lease = acknowledge_ && messages != 0;
+    const bool lease = (acknowledge_ || hold) && messages != 0;
     if (lease) detail::add_lease(q, mine, source_.begin, end, redelivery);
     if (redelivery) {
         detail::advance_orphaned(q, *source_.owner, *source_.orphan, end);
@@ -411,6 +444,26 @@ void queue_receiver::take_until(std::uint64_t end, std::uint64_t messages) noexc
     if (head > q.head.load(relaxed)) q.head.store(head, publish_order);
 }
 
+bool queue_receiver::copy_outside_lock() const noexcept {
+    if (claimed_.size() < off_lock_copy) return false;
+    // Without acknowledgement the lease that holds the records is this receiver's only one.
+    return acknowledge_ || attached_->own_leases().ranges_used.load(relaxed) == 0;
+}
+
+void queue_receiver::let_go_held() noexcept {
+    if (acknowledge_) return; // the caller's ack() lets go
+    auto& a = *attached_;
+    auto& q = a.control();
+    std::error_code ec;
+    // Past the patience (a forged lock holder) the lease stays, and goes back to the queue
+    // when this receiver closes: delivered again, never lost.
+    if (!a.lock_consumers(wait_clock::now() + ack_patience, ec)) return;
+    detail::drop_leases(q, a.own_leases());
+    const auto head = detail::oldest_needed(q);
+    if (head > q.head.load(relaxed)) q.head.store(head, publish_order);
+    finish_take();
+}
+
 void queue_receiver::finish_take() noexcept {
     attached_->unlock_consumers();
     attached_->control().not_full.notify_all();
@@ -423,23 +476,28 @@ void queue_receiver::sweep_dead_consumers() noexcept {
     a.unlock_consumers();
 }
 
-bool queue_receiver::wait_for_data(const deadline& until) {
+bool queue_receiver::data_visible() const noexcept {
+    const auto& q = attached_->control();
+    return q.tail.load(acquire) > q.next.load(relaxed) || q.orphans.load(relaxed) != 0 ||
+           stream_over();
+}
+
+void queue_receiver::sweep_dead_peers() noexcept {
     auto& a = *attached_;
-    auto& q = a.control();
-    auto ready = [&] {
-        return q.tail.load(acquire) > q.next.load(relaxed) || q.orphans.load(relaxed) != 0 ||
-               stream_over();
-    };
-    return wait_until(q.not_empty, ready, until, spin_, [this, &a] {
-        // Not a blocking lock: a producer holding a reservation keeps it until its commit,
-        // and this consumer's timeout must not wait for that. A producer that died holding
-        // it is found out by try_lock, so the sweep is only ever put off.
-        if (a.try_lock_producers()) {
-            a.reap_dead_producers(); // producers that died without a word count as closed
-            a.unlock_producers();
-        }
-        sweep_dead_consumers(); // the leases of consumers that died are delivered again
-    });
+    // Not a blocking lock: a producer holding a reservation keeps it until its commit, and
+    // this consumer's timeout must not wait for that. A producer that died holding it is
+    // found out by try_lock, so the sweep is only ever put off.
+    if (a.try_lock_producers()) {
+        a.reap_dead_producers(); // producers that died without a word count as closed
+        a.unlock_producers();
+    }
+    sweep_dead_consumers(); // the leases of consumers that died are delivered again
+}
+
+bool queue_receiver::wait_for_data(const deadline& until) {
+    return wait_until(
+        attached_->control().not_empty, [this] { return data_visible(); }, until, spin_,
+        [this] { sweep_dead_peers(); });
 }
 
 receive_status queue_receiver::claim(wait_duration wait, std::error_code& ec) {
@@ -466,7 +524,10 @@ receive_status queue_receiver::claim(wait_duration wait, std::error_code& ec) {
         a.unlock_consumers();
         if (ec) return receive_status::empty;
         if (stream_over()) return receive_status::end_of_stream;
-        if (wait == no_wait || !wait_for_data(until)) return receive_status::empty;
+        // The deadline is looked at here too: a condition that says "ready" and a claim that
+        // finds nothing (a segment written by hand) must not spin past it.
+        if (wait == no_wait || until.passed() || !wait_for_data(until))
+            return receive_status::empty;
     }
 }
 
@@ -476,8 +537,16 @@ receive_status queue_receiver::do_receive(std::vector<std::byte>& message, wait_
     release();
     const auto status = claim(wait, ec);
     if (status != receive_status::message) return status;
-    message.assign(claimed_.begin(), claimed_.end());
     set_redelivered(source_.orphan != nullptr);
+    if (copy_outside_lock()) {
+        const auto payload = claimed_;
+        take_until(claimed_next_, 1, true);
+        attached_->unlock_consumers();
+        message.assign(payload.begin(), payload.end());
+        let_go_held();
+        return status;
+    }
+    message.assign(claimed_.begin(), claimed_.end());
     take_until(claimed_next_, 1);
     finish_take();
     return status;
@@ -489,21 +558,42 @@ receive_status queue_receiver::do_receive_batch(message_batch& batch, std::size_
     const auto status = claim(wait, ec);
     if (status != receive_status::message) return status;
     const bool redelivery = source_.orphan != nullptr;
+    // Large messages are held by a lease and copied after the lock is released, so that
+    // other consumers copy theirs meanwhile; small ones are copied under it.
+    const bool outside = copy_outside_lock();
+    held_.clear();
     std::uint64_t taken = 0;
+    std::uint64_t bytes = 0;
     std::uint64_t end = claimed_next_;
     do {
-        auto room = batch.append(claimed_.size());
-        std::memcpy(room.data(), claimed_.data(), claimed_.size());
-        if (redelivery) batch.mark_redelivered();
+        if (outside) {
+            held_.push_back(claimed_);
+        } else {
+            auto room = batch.append(claimed_.size());
+            // An empty message has no bytes to copy (and data() may be null).
+            if (!claimed_.empty()) std::memcpy(room.data(), claimed_.data(), claimed_.size());
+            if (redelivery) batch.mark_redelivered();
+        }
+        bytes += claimed_.size();
         ++taken;
         end = claimed_next_;
         if (!redelivery && end >= source_.limit) // past the tail seen: look again
             source_.limit = attached_->control().tail.load(acquire);
-    } while (taken < max && batch.bytes() < batch_bytes && find_record(end, ec));
-    // One step takes the whole batch: a consumer that dies before it has taken none.
-    take_until(end, taken);
-    finish_take();
+    } while (taken < max && bytes < batch_bytes && find_record(end, ec));
     ec.clear(); // a malformed record after the batch is reported by the next call
+    // One step takes the whole batch: a consumer that dies before it has taken none.
+    take_until(end, taken, outside);
+    if (!outside) {
+        finish_take();
+        return receive_status::message;
+    }
+    attached_->unlock_consumers();
+    for (const auto payload : held_) {
+        auto room = batch.append(payload.size());
+        std::memcpy(room.data(), payload.data(), payload.size());
+        if (redelivery) batch.mark_redelivered();
+    }
+    let_go_held();
     return receive_status::message;
 }
 

@@ -23,6 +23,7 @@ struct record_at {
     std::uint64_t next = 0;             // the position after it
     std::span<const std::byte> payload; // a message's bytes, in the ring
     std::uint32_t checksum = 0;         // as stored
+    std::uint64_t sequence = 0;         // a topic's record: its message's sequence number
 };
 
 // The record at position, which must end at or before limit (the committed tail).
@@ -34,6 +35,7 @@ inline record_at read_record(const segment_shape& shape, const std::byte* ring,
     std::memcpy(&header, ring + offset, sizeof header); // fits: records are aligned, see layout
     record_at at;
     at.checksum = header.checksum;
+    at.sequence = header.checksum | std::uint64_t(header.reserved) << 32;
     if (header.kind == wrap_record) {
         at.next = position + (shape.capacity - offset);
         at.status = at.next <= limit ? record_status::wrap : record_status::malformed;

@@ -17,6 +17,7 @@ namespace detail {
 class attachment;
 struct lease_range;
 struct consumer_slot;
+struct wait_hooks;
 // What a waiter has learnt about polling before it sleeps (lib/src/shm/wait.hpp).
 struct spin_state {
     wait_duration window{-1}; // negative until the first wait
@@ -58,6 +59,9 @@ public:
     std::size_t max_message() const noexcept override;
     const endpoint& where() const noexcept override;
     std::string failure_detail(std::error_code ec) const override;
+
+    // For the async calls (conveyor/shm/async.hpp).
+    detail::wait_hooks hooks_for_async() noexcept;
 
 protected:
     bool do_send(bytes_view message, wait_duration wait, std::error_code& ec) override;
@@ -124,6 +128,9 @@ public:
     const endpoint& where() const noexcept override;
     std::string failure_detail(std::error_code ec) const override;
 
+    // For the async calls (conveyor/shm/async.hpp).
+    detail::wait_hooks hooks_for_async() noexcept;
+
 protected:
     receive_status do_receive(std::vector<std::byte>& message, wait_duration wait,
                               std::error_code& ec) override;
@@ -152,10 +159,19 @@ private:
     // describes it in claimed_; false when there is none. Sets ec on a malformed record.
     bool find_record(std::uint64_t position, std::error_code& ec) noexcept;
     // Consumers' lock held: takes the records of the source up to end (messages of them).
-    void take_until(std::uint64_t end, std::uint64_t messages) noexcept;
+    // hold: lease them even without acknowledgement, to copy them after the lock is
+    // released; let_go_held() ends that lease.
+    void take_until(std::uint64_t end, std::uint64_t messages, bool hold = false) noexcept;
+    // Whether the claimed message is copied outside the lock (large ones).
+    bool copy_outside_lock() const noexcept;
+    void let_go_held() noexcept;
     // Releases the consumers' lock after a take, and wakes producers.
     void finish_take() noexcept;
     bool wait_for_data(const deadline& until);
+    // Without the lock: a message, an orphan's leases or the end looks there.
+    bool data_visible() const noexcept;
+    // Between sleeps: producers that died count as closed, dead consumers' leases return.
+    void sweep_dead_peers() noexcept;
     bool stream_over() const noexcept;
     void sweep_dead_consumers() noexcept;
 
@@ -166,6 +182,7 @@ private:
     std::uint64_t claimed_next_ = 0; // the position after the claimed record
     bytes_view claimed_;             // the claimed record's payload, in the ring
     std::uint64_t viewing_ = 0;      // messages lent; consumers' lock held if any
+    std::vector<bytes_view> held_;   // a batch's large messages, copied after the lock
     std::chrono::steady_clock::time_point last_sweep_{};
     detail::spin_state spin_;
 };
