@@ -73,6 +73,21 @@ std::uint64_t packed_identity(const process_identity& process) noexcept {
     return (process.start_time << 32) | (static_cast<std::uint32_t>(process.pid) & low_half);
 }
 
+process_identity self_identity_cached() noexcept {
+    // relaxed: racing threads compute the same values; the start time is stored first and
+    // the pid, which says whose it is, last.
+    static std::atomic<pid_t> cached_pid{0};
+    static std::atomic<std::uint64_t> cached_start{0};
+    const pid_t pid = ::getpid();
+    if (cached_pid.load(std::memory_order_acquire) != pid) {
+        const auto me = self_identity();
+        cached_start.store(me.start_time, std::memory_order_relaxed);
+        cached_pid.store(pid, std::memory_order_release);
+        return me;
+    }
+    return {pid, cached_start.load(std::memory_order_relaxed)};
+}
+
 std::uint64_t packed_self() noexcept {
     // relaxed: a word computed twice by racing threads is the same word.
     static std::atomic<std::uint64_t> cached{0};
