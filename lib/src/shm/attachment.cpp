@@ -3,6 +3,7 @@
 #include "shm/attachment.hpp"
 
 #include "conveyor/error.hpp"
+#include "shm/claims.hpp"
 #include "shm/durable.hpp"
 #include "shm/leases.hpp"
 #include "shm/producer_slots.hpp"
@@ -84,6 +85,15 @@ bool attachment::room_sane(std::uint64_t tail, std::uint64_t head, std::error_co
     if (head <= tail && tail - head <= shape().capacity) return true;
     ec = corrupt("positions out of order: head " + std::to_string(head) + ", tail " +
                  std::to_string(tail) + " in a ring of " + std::to_string(shape().capacity) +
+                 " bytes");
+    return false;
+}
+
+bool attachment::claims_sane(std::uint64_t tail, std::uint64_t claimed,
+                             std::error_code& ec) noexcept {
+    if (tail <= claimed && claimed - tail <= shape().capacity) return true;
+    ec = corrupt("claimed records out of order: tail " + std::to_string(tail) + ", claimed " +
+                 std::to_string(claimed) + " in a ring of " + std::to_string(shape().capacity) +
                  " bytes");
     return false;
 }
@@ -204,7 +214,17 @@ void attachment::detach() noexcept {
 }
 
 void attachment::reap_dead_producers() noexcept {
-    if (detail::reap_dead_producers(control())) control().not_empty.notify_all();
+    auto& q = control();
+    bool wake = false;
+    // A producer that died copying a large message leaves its claim: voided, so that the
+    // records behind it are committed.
+    if (void_dead_claims(q, shape(), ring())) {
+        std::string problem;
+        wake = commit_copied(q, problem) != 0;
+        if (!problem.empty()) problem_ = problem;
+    }
+    wake |= detail::reap_dead_producers(q);
+    if (wake) q.not_empty.notify_all();
 }
 
 void attachment::reap_dead_consumers() noexcept {
@@ -276,7 +296,13 @@ bool attachment::try_lock_consumers() noexcept {
 bool attachment::repair_producers(std::error_code& ec) noexcept {
     auto& q = control();
     q.repairs.fetch_add(1, relaxed);
-    if (!room_sane(q.tail.load(relaxed), q.head.load(std::memory_order_acquire), ec)) return false;
+    std::string problem;
+    if (!repair_claims(q, shape(), ring(), problem)) {
+        ec = corrupt(problem);
+        return false;
+    }
+    if (!room_sane(q.claimed.load(relaxed), q.head.load(std::memory_order_acquire), ec))
+        return false;
     reap_dead_producers();
     q.not_empty.notify_all();
     q.not_full.notify_all();
@@ -365,6 +391,9 @@ void attachment::recover() noexcept {
         tail = at;
     }
     q.tail.store(tail, relaxed);
+    q.claimed.store(tail, relaxed); // claims of another boot or file: never committed
+    for (auto& claim : q.claims)
+        claim.state.store(claim_entry::unused, relaxed);
     q.head.store(std::min(head, tail), relaxed);
     q.next.store(std::clamp(q.next.load(relaxed), std::min(head, tail), tail), relaxed);
     q.head.store(repair_leases(q), relaxed);

@@ -23,7 +23,7 @@ namespace conveyor::shm::detail {
 
 inline constexpr std::uint64_t segment_magic = 0x31525945564e4f43ull; // "CONVEYR1" LE
 // 4: the header says whether the segment is a queue or a topic (topic_flag).
-inline constexpr std::uint32_t layout_version = 4;
+inline constexpr std::uint32_t layout_version = 5;
 inline constexpr std::size_t max_producers = 64;
 inline constexpr std::size_t max_consumers = 64;
 // Separate runs of leased records one consumer holds at once: consumers that take in turns
@@ -108,16 +108,39 @@ struct consumer_slot : participant_slot {
     lease_range ranges[max_lease_ranges];
 };
 
+// Records a producer claimed and copies into the ring after releasing the producers' lock
+// (large messages, docs/architecture.md "Large messages"): they are committed, in the order
+// of their positions, once copied.
+struct claim_entry {
+    static constexpr std::uint32_t unused = 0, copying = 1, copied = 2;
+    std::atomic<std::uint32_t> state{unused};
+    std::atomic<std::int32_t> pid{0}; // the claimer, so that a dead one's claim is voided
+    std::atomic<std::uint64_t> start_time{0};
+    std::atomic<std::uint64_t> begin{0}; // the records' positions, begin to end
+    std::atomic<std::uint64_t> end{0};
+    std::atomic<std::uint64_t> records{0}; // messages among them, for sent
+
+    conveyor::detail::process_identity identity() const noexcept {
+        return {pid.load(std::memory_order_relaxed), start_time.load(std::memory_order_relaxed)};
+    }
+};
+// Claims not yet committed, over all producers; a producer that finds none free waits.
+inline constexpr std::size_t max_claims = 64;
+
 // The shared state of the queue. Producers and consumers each have a lock of their own, so
 // a producer writes the next record while a consumer reads the last one; each side's
 // position and counters sit on a cache line of their own, away from the other side's.
 // Byte positions in the ring count up forever and never go back: head <= next <= tail, and
 // tail - head <= capacity.
 struct queue_control {
-    // Producers' side: serialises producers; guards tail, sent, and producer membership.
+    // Producers' side: serialises producers; guards tail, claimed, sent, the claims and
+    // producer membership.
     alignas(cache_line) process_lock producer_lock;
     // A record is visible once tail moves past it (the commit).
     alignas(cache_line) std::atomic<std::uint64_t> tail{0};
+    // The end of the records claimed: tail <= claimed <= head + capacity. Records between
+    // tail and claimed are being copied or wait for those before them.
+    std::atomic<std::uint64_t> claimed{0};
     std::atomic<std::uint64_t> sent{0}; // messages committed, ever
     // Consumers' side: serialises consumers; guards next, head, the counters below, consumer
     // membership and every consumer's lease ranges.
@@ -139,6 +162,7 @@ struct queue_control {
     std::atomic<std::uint64_t> repairs{0};      // takeovers from a lock holder that died, ever
     producer_slot producers[max_producers];
     consumer_slot consumers[max_consumers];
+    claim_entry claims[max_claims];      // producers' lock
     alignas(cache_line) event not_empty; // consumers sleep here
     alignas(cache_line) event not_full;  // producers sleep here
     // Durable queues: the boot and the file under which the locks and slots above were last
@@ -161,6 +185,7 @@ struct record_header {
 enum record_kind : std::uint32_t {
     message_record = 0x4D534731, // "MSG1"
     wrap_record = 0x57524150,    // "WRAP": the rest of the ring is unused, go to 0
+    skip_record = 0x534B4950,    // "SKIP": a message whose producer died copying it
 };
 
 inline constexpr std::uint64_t record_size(std::uint64_t payload) noexcept {

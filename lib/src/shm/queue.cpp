@@ -5,6 +5,7 @@
 #include "conveyor/error.hpp"
 #include "detail/or_throw.hpp"
 #include "shm/attachment.hpp"
+#include "shm/claims.hpp"
 #include "shm/durable.hpp"
 #include "shm/leases.hpp"
 #include "shm/records.hpp"
@@ -30,9 +31,14 @@ constexpr auto publish_order = std::memory_order_release;
 
 // A batch stops growing past this many bytes, so one visit never copies without bound.
 constexpr std::size_t batch_bytes = 1u << 20;
-// Messages at least this large are copied out after the consumers' lock is released, held
-// meanwhile by a lease: the copy then costs more than the second lock visit that lets go.
+// Messages at least this large are copied into the ring after the producers' lock is
+// released (committed in order once copied), and out of it after the consumers' lock is
+// released (held meanwhile by a lease): the copy then costs more than the second lock visit.
 constexpr std::size_t off_lock_copy = 64u << 10;
+
+attachment::time_point attachment_forever() {
+    return attachment::time_point::max();
+}
 // How long acknowledging waits for the consumers' lock before it reports a timeout: only a
 // holder that looks alive and never lets go (a forged one) makes it wait that long.
 constexpr std::chrono::seconds ack_patience{10};
@@ -112,7 +118,7 @@ bool queue_sender::wait_for_room(std::uint64_t required, std::uint64_t tail_seen
         // head that is not where it could be (the look under the lock reports it).
         const auto head = q.head.load(acquire);
         return head > tail_seen || capacity - (tail_seen - head) >= required ||
-               q.tail.load(relaxed) != tail_seen;
+               q.claimed.load(relaxed) != tail_seen || q.tail.load(relaxed) != tail_at_claim_;
     };
     return wait_until(q.not_full, room, until, spin_, [] {});
 }
@@ -147,18 +153,40 @@ std::byte* queue_sender::place(std::size_t size) noexcept {
     return ring + offset + sizeof record;
 }
 
-std::byte* queue_sender::claim(std::size_t size, wait_duration wait, std::error_code& ec) {
+bool queue_sender::claim_available() const noexcept {
+    const auto& q = attached_->control();
+    for (const auto& c : q.claims)
+        if (c.state.load(relaxed) == detail::claim_entry::unused) return true;
+    return false;
+}
+
+std::byte* queue_sender::claim(std::size_t size, bool off_lock, wait_duration wait,
+                               std::error_code& ec) {
     auto& a = *attached_;
     auto& q = a.control();
     const deadline until(wait);
     for (;;) {
         if (!a.lock_producers(until_of(until), ec)) return nullptr;
-        committed_tail_ = pending_tail_ = q.tail.load(relaxed); // producers' lock held: ours
+        // Producers' lock held: claimed is ours to move; records go after the claimed ones.
+        committed_tail_ = pending_tail_ = q.claimed.load(relaxed);
+        tail_at_claim_ = q.tail.load(relaxed);
         cached_head_ = std::min(cached_head_, committed_tail_);
-        if (std::byte* payload = place(size)) return payload;
-        if (!a.room_sane(committed_tail_, cached_head_, ec)) {
+        if (!a.claims_sane(tail_at_claim_, committed_tail_, ec)) {
             a.unlock_producers();
             return nullptr;
+        }
+        // A claim is needed to copy outside the lock, or to commit behind records still being
+        // copied; with none free, wait for a commit to free one.
+        const bool needs_claim = off_lock || tail_at_claim_ != committed_tail_;
+        if (!needs_claim || claim_available()) {
+            if (std::byte* payload = place(size)) return payload;
+            // No room by a head place() just read: is that head where it could be?
+            if (!a.room_sane(committed_tail_, cached_head_, ec)) {
+                a.unlock_producers();
+                return nullptr;
+            }
+        } else {
+            room_needed_ = ~std::uint64_t(0); // not room but a claim, freed by a commit
         }
         a.unlock_producers();
         if (wait == no_wait || until.passed() || !wait_for_room(room_needed_, pending_tail_, until))
@@ -206,12 +234,55 @@ void queue_sender::publish(std::uint64_t records) noexcept {
     if (durable) seal_records();
     const std::uint64_t from = committed_tail_;
     const std::uint64_t to = pending_tail_;
-    q.tail.store(to, publish_order); // the commit: visible, whole, from here on
-    q.sent.store(q.sent.load(relaxed) + records, relaxed);
-    a.unlock_producers();
-    q.not_empty.notify(static_cast<int>(std::min<std::uint64_t>(records, 1u << 20)));
+    if (q.tail.load(relaxed) == from) {
+        // Nothing claimed before these is still being copied (always so on a durable queue,
+        // whose producers copy under the lock).
+        q.tail.store(to, publish_order); // the commit: visible, whole, from here on
+        q.claimed.store(to, relaxed);
+        q.sent.store(q.sent.load(relaxed) + records, relaxed);
+        a.unlock_producers();
+        q.not_empty.notify(static_cast<int>(std::min<std::uint64_t>(records, 1u << 20)));
+    } else {
+        // Behind another producer's copy: committed, in order, once that one is.
+        detail::open_claim(q, from, to, records,
+                           detail::claim_entry::copied); // claim() saw one free
+        q.claimed.store(to, relaxed);
+        finish_claims();
+    }
     if (durable && a.shape().sync != static_cast<std::uint32_t>(sync_policy::none))
         sync_records(from, to);
+}
+
+void queue_sender::finish_claims() noexcept {
+    auto& a = *attached_;
+    auto& q = a.control();
+    std::string problem;
+    const auto committed = detail::commit_copied(q, problem);
+    a.unlock_producers();
+    if (committed != 0)
+        q.not_empty.notify(static_cast<int>(std::min<std::uint64_t>(committed, 1u << 20)));
+    q.not_full.notify_all(); // producers waiting for a claim to free, or for claimed to move
+}
+
+bool queue_sender::send_outside_lock(bytes_view message, wait_duration wait, std::error_code& ec) {
+    auto& a = *attached_;
+    auto& q = a.control();
+    std::byte* payload = claim(message.size(), true, wait, ec);
+    if (!payload) return false;
+    auto* mine = detail::open_claim(q, committed_tail_, pending_tail_, 1,
+                                    detail::claim_entry::copying); // claim() saw one free
+    const std::uint64_t begin = committed_tail_;
+    q.claimed.store(pending_tail_, relaxed);
+    a.unlock_producers();
+    // Other producers claim and copy meanwhile; a producer that dies here leaves a claim
+    // that the sweep of the dead voids (docs/architecture.md, "Large messages").
+    std::memcpy(payload, message.data(), message.size());
+    if (!a.lock_producers(attachment_forever(), ec)) return false;
+    if (mine && mine->state.load(relaxed) == detail::claim_entry::copying &&
+        mine->begin.load(relaxed) == begin)
+        mine->state.store(detail::claim_entry::copied, relaxed);
+    finish_claims();
+    return true;
 }
 
 void queue_sender::abandon_reservation() noexcept {
@@ -233,7 +304,11 @@ bool queue_sender::may_send(std::size_t size, std::error_code& ec) const noexcep
 bool queue_sender::do_send(bytes_view message, wait_duration wait, std::error_code& ec) {
     ec.clear();
     if (!may_send(message.size(), ec)) return false;
-    std::byte* place = claim(message.size(), wait, ec);
+    // A durable queue's producers copy under the lock, so that a send returns committed and
+    // on disk as its sync policy says.
+    if (message.size() >= off_lock_copy && !attached_->shape().durable)
+        return send_outside_lock(message, wait, ec);
+    std::byte* place = claim(message.size(), false, wait, ec);
     if (!place) return false;
     if (!message.empty()) std::memcpy(place, message.data(), message.size());
     publish(1);
@@ -246,19 +321,26 @@ std::size_t queue_sender::do_send_batch(std::span<const bytes_view> messages, wa
     const bool one_by_one =
         attached_->shape().durable &&
         attached_->shape().sync == static_cast<std::uint32_t>(sync_policy::always);
+    const bool durable = attached_->shape().durable;
     std::size_t sent = 0;
     while (sent < messages.size()) {
         if (!may_send(messages[sent].size(), ec)) return sent;
-        std::byte* payload = claim(messages[sent].size(), wait, ec);
+        if (messages[sent].size() >= off_lock_copy && !durable) { // large: one at a time
+            if (!send_outside_lock(messages[sent], wait, ec)) return sent;
+            ++sent;
+            continue;
+        }
+        std::byte* payload = claim(messages[sent].size(), false, wait, ec);
         if (!payload) return sent;
         std::uint64_t records = 0;
-        // As many as fit behind the first, under the one lock, then one commit.
+        // As many small ones as fit behind the first, under the one lock, then one commit.
         do {
             const auto& m = messages[sent];
             if (!m.empty()) std::memcpy(payload, m.data(), m.size());
             ++records;
             ++sent;
-        } while (!one_by_one && sent < messages.size() && messages[sent].size() <= max_message() &&
+        } while (!one_by_one && sent < messages.size() &&
+                 messages[sent].size() < std::min<std::size_t>(off_lock_copy, max_message() + 1) &&
                  (payload = place(messages[sent].size())) != nullptr);
         publish(records);
     }
@@ -276,7 +358,7 @@ std::span<std::byte> queue_sender::reserve(std::size_t size, wait_duration wait,
         return {payload, size};
     }
     if (!may_send(size, ec)) return {};
-    std::byte* payload = claim(size, wait, ec);
+    std::byte* payload = claim(size, false, wait, ec);
     if (!payload) return {};
     reserved_ = 1;
     return {payload, size};
@@ -345,6 +427,7 @@ bool queue_receiver::stream_over() const noexcept {
     // acquire: a producer's detach follows its last commit, so tail below is up to date.
     if (q.producers_live.load(acquire) != 0) return false;
     if (q.producers_attached.load(relaxed) - attached_->stream_base < min_producers_) return false;
+    if (q.claimed.load(relaxed) > q.tail.load(acquire)) return false; // still being committed
     return q.orphans.load(relaxed) == 0 && q.next.load(relaxed) >= q.tail.load(acquire);
 }
 

@@ -73,9 +73,15 @@ private:
     explicit queue_sender(std::unique_ptr<detail::attachment> attached);
     // Checks that a message of size bytes may be sent now; sets ec if not.
     bool may_send(std::size_t size, std::error_code& ec) const noexcept;
-    // Takes the producers' lock and waits for room for a record of size bytes; returns
+    // Takes the producers' lock and waits for room for a record of size bytes (and a free
+    // claim where one is needed: off_lock, to copy it after releasing the lock); returns
     // where its payload goes or nullptr (lock not held).
-    std::byte* claim(std::size_t size, wait_duration wait, std::error_code& ec);
+    std::byte* claim(std::size_t size, bool off_lock, wait_duration wait, std::error_code& ec);
+    bool claim_available() const noexcept;
+    // A large message: claimed under the lock, copied outside it, committed in order.
+    bool send_outside_lock(bytes_view message, wait_duration wait, std::error_code& ec);
+    // Producers' lock held: commits what can be, releases the lock, wakes whom it concerns.
+    void finish_claims() noexcept;
     // Producers' lock held: room for one more record past pending_tail_, or nullptr.
     std::byte* place(std::size_t size) noexcept;
     bool wait_for_room(std::uint64_t required, std::uint64_t tail_seen, const deadline& until);
@@ -88,7 +94,8 @@ private:
 
     std::unique_ptr<detail::attachment> attached_;
     std::uint64_t cached_head_ = 0;    // a head seen earlier: free space is at least this much
-    std::uint64_t committed_tail_ = 0; // tail when the lock was taken
+    std::uint64_t committed_tail_ = 0; // claimed when the lock was taken: these records' start
+    std::uint64_t tail_at_claim_ = 0;  // tail when the lock was taken
     std::uint64_t pending_tail_ = 0;   // tail after the claimed record, until published
     std::uint64_t room_needed_ = 0;    // bytes the last place() that failed needed
     std::uint64_t reserved_ = 0;       // records awaiting commit(); producers' lock held if any
