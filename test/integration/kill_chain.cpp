@@ -26,12 +26,6 @@ constexpr const char* endless = "100000000";
 // takes that long.
 constexpr std::chrono::seconds progress_patience{60};
 
-std::vector<std::string> with(std::vector<std::string> first,
-                              const std::vector<std::string>& then) {
-    first.insert(first.end(), then.begin(), then.end());
-    return first;
-}
-
 // The fields of a generated message (conveyor/generated_message.hpp: little-endian producer
 // id, sequence, count), read on a little-endian machine.
 std::uint64_t field(const char* record, std::size_t offset) {
