@@ -304,10 +304,12 @@ po::options_description describe_options() {
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "from", po::value<std::string>()->value_name("FROM"),
-        "where to take from: shm://NAME, file:///PATH, fifo:///PATH or pipe: (standard input)")(
+        "where to take from: shm://NAME, file:///PATH, topic://NAME, fifo:///PATH or pipe: "
+        "(standard input)")(
         "to", po::value<std::string>()->value_name("TO"),
-        "where to send: shm://NAME, file:///PATH, fifo:///PATH or pipe: (standard output)")(
-        "batch", po::value<std::string>()->value_name("N"), batch_help.c_str())(
+        "where to send: shm://NAME, file:///PATH, topic://NAME, fifo:///PATH or pipe: "
+        "(standard output)")("batch", po::value<std::string>()->value_name("N"),
+                             batch_help.c_str())(
         "timeout", po::value<std::string>()->value_name("SECONDS"), timeout_help.c_str())(
         "name", po::value<std::string>()->value_name("NAME"), name_help.c_str());
     cli::add_channel_options(options);

@@ -250,8 +250,8 @@ po::options_description describe_options() {
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
-        "where to take from: shm://NAME, topic://NAME (every message published from now on), "
-        "fifo:///PATH or pipe: (standard input)")(
+        "where to take from: shm://NAME, file:///PATH, topic://NAME (every message published "
+        "from now on), fifo:///PATH or pipe: (standard input)")(
         "count", po::value<std::string>()->value_name("N"),
         count_help.c_str())("quiet,q", "do not write messages to standard output")(
         "verify", "check generated messages (conveyor-producer --generate): none lost, "
