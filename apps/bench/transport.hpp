@@ -89,7 +89,10 @@ public:
 std::vector<std::unique_ptr<transport>> all_transports();
 
 std::unique_ptr<transport> make_conveyor_shm();
+std::unique_ptr<transport> make_conveyor_shm_ack();
 std::unique_ptr<transport> make_conveyor_shm_zerocopy();
+std::unique_ptr<transport> make_conveyor_file();
+std::unique_ptr<transport> make_conveyor_file_sync();
 std::unique_ptr<transport> make_conveyor_topic();
 std::unique_ptr<transport> make_conveyor_fifo();
 std::unique_ptr<transport> make_conveyor_pipe();

@@ -161,6 +161,11 @@ endpoint parse_endpoint(const std::string& uri) {
     return result;
 }
 
+bool keeps_until_acknowledged(const endpoint& where) {
+    return where.kind() == scheme::shm || where.kind() == scheme::file ||
+           where.kind() == scheme::nats;
+}
+
 void add_channel_options(po::options_description& options) {
     const std::string capacity_help =
         "message storage of a segment this call creates (K, M, G units); " +
@@ -213,8 +218,14 @@ channel_options read_channel_options(const po::variables_map& values) {
 
 po::variables_map parse_command_line(int argc, char** argv, const po::options_description& options,
                                      const char* positional_name) {
+    return parse_command_line(argc, argv, options, std::vector<std::string>{positional_name});
+}
+
+po::variables_map parse_command_line(int argc, char** argv, const po::options_description& options,
+                                     const std::vector<std::string>& positional_names) {
     po::positional_options_description positional;
-    positional.add(positional_name, 1);
+    for (const auto& name : positional_names)
+        positional.add(name.c_str(), 1);
     po::variables_map values;
     try {
         po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(),

@@ -38,12 +38,6 @@ struct settings {
     double timeout = -1; // seconds without a message before giving up, -1: wait forever
 };
 
-// Whether the transport keeps what a consumer takes until it acknowledges (--no-ack aside).
-bool keeps_until_acknowledged(const endpoint& where) {
-    return where.kind() == scheme::shm || where.kind() == scheme::file ||
-           where.kind() == scheme::nats;
-}
-
 class consumer {
 public:
     consumer(const settings& s, cli::stop_signals& signals) : s_(s), signals_(signals) {}
@@ -256,8 +250,8 @@ po::options_description describe_options() {
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
-        "where to take from: shm://NAME, topic://NAME (every message published from now on), "
-        "fifo:///PATH or pipe: (standard input)")(
+        "where to take from: shm://NAME, file:///PATH, topic://NAME (every message published "
+        "from now on), fifo:///PATH or pipe: (standard input)")(
         "count", po::value<std::string>()->value_name("N"),
         count_help.c_str())("quiet,q", "do not write messages to standard output")(
         "verify", "check generated messages (conveyor-producer --generate): none lost, "
@@ -295,7 +289,7 @@ settings read_settings(const po::variables_map& values) {
                                " with --lines: lines carry no hello, so producers cannot be "
                                "counted; drop one of the two");
     s.quiet = values.count("quiet") != 0;
-    s.channel.acknowledge = keeps_until_acknowledged(s.where) && values.count("no-ack") == 0;
+    s.channel.acknowledge = cli::keeps_until_acknowledged(s.where) && values.count("no-ack") == 0;
     s.verify = values.count("verify") != 0;
     s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;
     return s;

@@ -278,9 +278,9 @@ po::options_description describe_options() {
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
-        "where to send: shm://NAME, topic://NAME (to every subscriber), fifo:///PATH or pipe: "
-        "(standard output)")("generate", po::value<std::string>()->value_name("N"),
-                             generate_help.c_str())(
+        "where to send: shm://NAME, file:///PATH, topic://NAME (to every subscriber), "
+        "fifo:///PATH or pipe: (standard output)")(
+        "generate", po::value<std::string>()->value_name("N"), generate_help.c_str())(
         "size", po::value<std::string>()->value_name("BYTES")->default_value("64"),
         size_help.c_str())(
         "format", po::value<std::string>()->value_name("raw|xdr")->default_value("raw"),

@@ -12,6 +12,7 @@ namespace conveyor::test {
 inline const std::string producer_app = CONVEYOR_PRODUCER;
 inline const std::string consumer_app = CONVEYOR_CONSUMER;
 inline const std::string ctl_app = CONVEYOR_CTL;
+inline const std::string bridge_app = CONVEYOR_BRIDGE;
 
 // Feeds a consumer's standard output of generated messages of one size (each followed by
 // a newline) to verifier; a partial record at the end, as a killed consumer leaves, is

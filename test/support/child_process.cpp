@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <pthread.h>
 #include <sstream>
@@ -168,6 +169,12 @@ std::string child_process::out() const {
 }
 std::string child_process::err() const {
     return read_file(err_path_);
+}
+
+std::uintmax_t child_process::out_size() const {
+    std::error_code ec; // not there yet: nothing written
+    const auto size = std::filesystem::file_size(out_path_, ec);
+    return ec ? 0 : size;
 }
 
 run_result run(const std::string& program, const std::vector<std::string>& args,

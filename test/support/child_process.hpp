@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,8 @@ public:
     // What the child wrote so far (all of it once wait returned).
     std::string out() const;
     std::string err() const;
+    // Bytes of standard output so far, without reading them: for polling a child's progress.
+    std::uintmax_t out_size() const;
 
 private:
     // Forks and execs program; returns the write end of its standard input.
