@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -36,6 +37,15 @@ struct started_rpcbind {
         child->wait(std::chrono::seconds(10));
     }
 };
+
+// Whether pid has exited, reaped or not (a zombie's state in /proc is 'Z').
+bool has_exited(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    if (!std::getline(stat, text)) return true;
+    const auto close = text.rfind(')');
+    return close == std::string::npos || text.substr(close + 2, 1) == "Z";
+}
 
 } // namespace
 
@@ -83,6 +93,19 @@ rpcbind_precondition::operator()(boost::unit_test::test_unit_id) const {
     if (!available) available.message() << "no rpcbind on 127.0.0.1 and none could be started";
     return available;
 }
+
+server_process::server_process(const std::string& program, const std::vector<std::string>& args,
+                               std::size_t lines)
+    : child_(std::make_unique<child_process>(program, args)) {
+    const bool ready = eventually([&] {
+        lines_ = lines_of(child_->out());
+        return lines_.size() >= lines || has_exited(child_->pid());
+    });
+    BOOST_REQUIRE_MESSAGE(ready && lines_.size() >= lines,
+                          program << " did not say it serves; stderr: " << child_->err());
+}
+
+server_process::~server_process() = default;
 
 std::string scratch_rpc_name(const std::string& purpose) {
     static std::atomic<int> counter{0};

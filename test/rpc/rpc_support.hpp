@@ -12,11 +12,14 @@
 #include <boost/test/unit_test.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace conveyor::test {
+
+class child_process;
 
 // A program number in the transient range (0x40000000-0x5FFFFFFF) that no other process
 // uses: this process's pid and a counter, so that runs side by side do not meet in rpcbind.
@@ -50,6 +53,24 @@ private:
 bool rpcbind_available();
 struct rpcbind_precondition {
     boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const;
+};
+
+// A server program run as a child process, with the lines it printed once it serves (one
+// per endpoint).
+class server_process {
+public:
+    server_process(const std::string& program, const std::vector<std::string>& args,
+                   std::size_t lines);
+    ~server_process();
+    server_process(const server_process&) = delete;
+    server_process& operator=(const server_process&) = delete;
+
+    const std::string& line(std::size_t i = 0) const { return lines_.at(i); }
+    child_process& process() noexcept { return *child_; }
+
+private:
+    std::unique_ptr<child_process> child_;
+    std::vector<std::string> lines_;
 };
 
 // A unique shm name for an RPC server of this test.

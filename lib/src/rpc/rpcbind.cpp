@@ -49,7 +49,6 @@ constexpr procedure<portmap_v2, 3, pmap, std::uint32_t> pmap_getport{"PMAPPROC_G
 constexpr procedure<rpcbind_v3, 4> rpcb_dump{"RPCBPROC_DUMP"}; // results decoded by hand
 constexpr procedure<rpcbind_v4, 1, rpcb, bool> rpcb_set{"RPCBPROC_SET"};
 constexpr procedure<rpcbind_v4, 2, rpcb, bool> rpcb_unset{"RPCBPROC_UNSET"};
-constexpr procedure<rpcbind_v4, 3, rpcb, std::string> rpcb_getaddr{"RPCBPROC_GETADDR"};
 
 std::string rpcbind_uri(const std::string& host) {
     const bool v6 = host.find(':') != std::string::npos;
@@ -201,13 +200,13 @@ void unset(std::uint32_t program, std::uint32_t version, const std::string& neti
               });
 }
 
+// rpcbind's own GETADDR answers for the netid of the transport the question came over, not
+// the one asked for: the list says it for every netid.
 std::string getaddr(std::uint32_t program, std::uint32_t version, const std::string& netid,
                     wait_duration timeout, std::error_code& ec, std::string* why) {
-    rpcb args{program, version, netid, "", ""};
-    return ask_local(timeout, ec, why,
-                     [&](client& c, wait_duration t, std::error_code& e, std::string* w) {
-                         return ask(c, rpcb_getaddr, args, t, e, w);
-                     });
+    for (const auto& m : dump("127.0.0.1", timeout, ec, why))
+        if (m.program == program && m.version == version && m.netid == netid) return m.address;
+    return {};
 }
 
 std::string universal_address(const std::string& ipv4, std::uint16_t port) {

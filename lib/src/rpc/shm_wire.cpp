@@ -15,8 +15,10 @@
 namespace conveyor::rpc::detail {
 namespace {
 
-// A wait for replies looks at wake() this often: the queue has no descriptor to poll.
-constexpr auto receive_slice = std::chrono::milliseconds(10);
+// A wait for replies looks at wake() this often: the queue has no descriptor to poll. It is
+// longer than the queue's liveness interval (100 ms), since a waiting receiver looks for
+// producers that died (the server) only once a single wait has lasted that long.
+constexpr auto receive_slice = std::chrono::milliseconds(150);
 
 std::atomic<std::uint32_t> next_client{0};
 

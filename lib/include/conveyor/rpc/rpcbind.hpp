@@ -47,7 +47,7 @@ void set(const mapping& m, wait_duration timeout, std::error_code& ec, std::stri
 void unset(std::uint32_t program, std::uint32_t version, const std::string& netid,
            wait_duration timeout, std::error_code& ec, std::string* why = nullptr);
 // The universal address mapped for program, version over netid on this machine's rpcbind
-// (RPCBPROC_GETADDR, version 4); empty when none.
+// (from its list of mappings); empty when none.
 std::string getaddr(std::uint32_t program, std::uint32_t version, const std::string& netid,
                     wait_duration timeout, std::error_code& ec, std::string* why = nullptr);
 
