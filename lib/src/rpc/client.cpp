@@ -62,10 +62,3 @@ void client::fail(std::error_code ec, const std::string& why) {
 }
 
 } // namespace conveyor::rpc
-
-void conveyor::rpc::detail::decode_value(bytes_view in, nothing&) {
-    if (!in.empty())
-        throw error(make_error_code(conveyor::errc::corrupt_data),
-                    "XDR data: " + std::to_string(in.size()) +
-                        " bytes where a void result has none");
-}

@@ -10,6 +10,7 @@
 #include "conveyor/codec/xdr_archive.hpp"
 
 #include <cstdint>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -87,7 +88,11 @@ struct nothing {};
 template <class T> using value_or_nothing = std::conditional_t<std::is_void_v<T>, nothing, T>;
 
 inline void encode_value(const nothing&, std::vector<std::byte>&) {}
-void decode_value(bytes_view in, nothing&); // refuses left-over bytes
+inline void decode_value(bytes_view in, nothing&) {
+    if (!in.empty())
+        throw error(make_error_code(conveyor::errc::corrupt_data),
+                    "XDR data: " + std::to_string(in.size()) + " bytes where there are none");
+}
 
 } // namespace detail
 } // namespace conveyor::rpc

@@ -124,6 +124,81 @@ private:
     std::unique_ptr<detail::deferred_reply> slot_;
 };
 
+namespace detail {
+
+template <class P, class Handler, class Args>
+decltype(auto) invoke_handler(Handler& h, Args& args, const call_context& context) {
+    if constexpr (std::is_void_v<typename P::args_type>) {
+        if constexpr (std::is_invocable_v<Handler&, const call_context&>)
+            return h(context);
+        else
+            return h();
+    } else {
+        if constexpr (std::is_invocable_v<Handler&, const Args&, const call_context&>)
+            return h(std::as_const(args), context);
+        else
+            return h(std::as_const(args));
+    }
+}
+
+template <class P, class Handler, class Args, class Responder>
+void invoke_async_handler(Handler& h, Args& args, Responder&& reply, const call_context& context) {
+    if constexpr (std::is_void_v<typename P::args_type>) {
+        if constexpr (std::is_invocable_v<Handler&, Responder, const call_context&>)
+            h(std::move(reply), context);
+        else
+            h(std::move(reply));
+    } else {
+        if constexpr (std::is_invocable_v<Handler&, const Args&, Responder, const call_context&>)
+            h(std::as_const(args), std::move(reply), context);
+        else
+            h(std::as_const(args), std::move(reply));
+    }
+}
+
+template <class Args> bool decode_arguments(bytes_view bytes, Args& args) {
+    try {
+        decode_value(bytes, args);
+        return true;
+    } catch (const std::system_error&) {
+        return false;
+    }
+}
+
+// The dispatcher's view of a plain handler of P (see server::on).
+template <class P, class Handler> handler_function make_handler(Handler handler) {
+    return [h = std::move(handler)](handler_call& call) mutable {
+        value_or_nothing<typename P::args_type> args{};
+        if (!decode_arguments(call.args, args)) return handler_status::garbage_args;
+        try {
+            if constexpr (std::is_void_v<typename P::result_type>)
+                invoke_handler<P>(h, args, call.context);
+            else
+                encode_value(invoke_handler<P>(h, args, call.context), call.results);
+        } catch (...) {
+            return handler_status::system_err;
+        }
+        return handler_status::replied;
+    };
+}
+
+// The dispatcher's view of an asynchronous handler of P (see server::on_async).
+template <class P, class Handler> handler_function make_async_handler(Handler handler) {
+    return [h = std::move(handler)](handler_call& call) mutable {
+        value_or_nothing<typename P::args_type> args{};
+        if (!decode_arguments(call.args, args)) return handler_status::garbage_args;
+        responder<typename P::result_type> reply(call.maker.defer(call.context.xid));
+        try {
+            invoke_async_handler<P>(h, args, std::move(reply), call.context);
+        } catch (...) {
+            // The responder, wherever it is now, answers SYSTEM_ERR as it goes.
+        }
+        return handler_status::deferred;
+    };
+}
+
+} // namespace detail
+
 class server {
 public:
     explicit server(const server_options& options = {});
@@ -136,21 +211,7 @@ public:
     // An exception from it answers SYSTEM_ERR. It runs on a thread of the pool: it should not
     // block for long (see on_async).
     template <class P, class Handler> void on(const P& p, Handler handler) {
-        add(target_of(p), [h = std::move(handler)](detail::handler_call& call) mutable {
-            using args_type = detail::value_or_nothing<typename P::args_type>;
-            args_type args{};
-            if (!decode_arguments(call.args, args)) return detail::handler_status::garbage_args;
-            try {
-                if constexpr (std::is_void_v<typename P::result_type>) {
-                    invoke<P>(h, args, call.context);
-                } else {
-                    detail::encode_value(invoke<P>(h, args, call.context), call.results);
-                }
-            } catch (...) {
-                return detail::handler_status::system_err;
-            }
-            return detail::handler_status::replied;
-        });
+        add(target_of(p), detail::make_handler<P>(std::move(handler)));
     }
 
     // Serves p with an asynchronous handler: handler(args, responder<Result>) (or with the
@@ -158,19 +219,7 @@ public:
     // once and replies later through the responder, from any thread: a timer, another
     // service's completion. context() is the io_context the pool runs.
     template <class P, class Handler> void on_async(const P& p, Handler handler) {
-        add(target_of(p), [h = std::move(handler)](detail::handler_call& call) mutable {
-            using args_type = detail::value_or_nothing<typename P::args_type>;
-            using result_type = typename P::result_type;
-            args_type args{};
-            if (!decode_arguments(call.args, args)) return detail::handler_status::garbage_args;
-            responder<result_type> reply(call.maker.defer(call.context.xid));
-            try {
-                invoke_async<P>(h, args, std::move(reply), call.context);
-            } catch (...) {
-                // The responder, wherever it is now, answers SYSTEM_ERR as it goes.
-            }
-            return detail::handler_status::deferred;
-        });
+        add(target_of(p), detail::make_async_handler<P>(std::move(handler)));
     }
 
     // Starts serving on uri: tcp://HOST:PORT, udp://HOST:PORT (port 0: any free port) or
@@ -196,47 +245,6 @@ public:
     boost::asio::io_context& context() noexcept;
 
 private:
-    template <class P, class Handler, class Args>
-    static decltype(auto) invoke(Handler& h, Args& args, const call_context& context) {
-        if constexpr (std::is_void_v<typename P::args_type>) {
-            if constexpr (std::is_invocable_v<Handler&, const call_context&>)
-                return h(context);
-            else
-                return h();
-        } else {
-            if constexpr (std::is_invocable_v<Handler&, const Args&, const call_context&>)
-                return h(std::as_const(args), context);
-            else
-                return h(std::as_const(args));
-        }
-    }
-
-    template <class P, class Handler, class Args, class Responder>
-    static void invoke_async(Handler& h, Args& args, Responder&& reply,
-                             const call_context& context) {
-        if constexpr (std::is_void_v<typename P::args_type>) {
-            if constexpr (std::is_invocable_v<Handler&, Responder, const call_context&>)
-                h(std::move(reply), context);
-            else
-                h(std::move(reply));
-        } else {
-            if constexpr (std::is_invocable_v<Handler&, const Args&, Responder,
-                                              const call_context&>)
-                h(std::as_const(args), std::move(reply), context);
-            else
-                h(std::as_const(args), std::move(reply));
-        }
-    }
-
-    template <class Args> static bool decode_arguments(bytes_view bytes, Args& args) {
-        try {
-            detail::decode_value(bytes, args);
-            return true;
-        } catch (const std::system_error&) {
-            return false;
-        }
-    }
-
     void add(const call_target& target, detail::handler_function handler);
 
     struct state;
