@@ -230,6 +230,10 @@ const char* to_string(pattern p) noexcept {
         return "4x4";
     case pattern::pingpong:
         return "pingpong";
+    case pattern::rpc_call:
+        return "rpc";
+    case pattern::rpc_16:
+        return "rpc16";
     }
     return "?";
 }

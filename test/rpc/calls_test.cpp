@@ -307,11 +307,12 @@ BOOST_AUTO_TEST_CASE(a_udp_server_that_drops_everything_fails_the_call_at_its_de
 BOOST_AUTO_TEST_CASE(a_client_outlives_its_server_and_calls_the_next_one) {
     const auto name = test::scratch_rpc_name("restart");
     std::string tcp_uri;
+    std::unique_ptr<rpc::client> idle;
     {
         test::served_calc first({"tcp://127.0.0.1:0", "shm://" + name});
         tcp_uri = first.uri(0);
-        rpc::client tcp(tcp_uri);
-        BOOST_TEST(tcp.call(calc::count, call_timeout) == 1u);
+        idle = std::make_unique<rpc::client>(tcp_uri);
+        BOOST_TEST(idle->call(calc::count, call_timeout) == 1u);
     }
     rpc::client tcp(tcp_uri);
     rpc::client shm("shm://" + name);
@@ -323,6 +324,10 @@ BOOST_AUTO_TEST_CASE(a_client_outlives_its_server_and_calls_the_next_one) {
     test::served_calc second({tcp_uri, "shm://" + name});
     BOOST_TEST(tcp.call(calc::count, call_timeout) == 1u);
     BOOST_TEST(shm.call(calc::count, call_timeout) == 2u);
+    // A client whose connection the first server closed while it was idle: past the idle
+    // check (100 ms, the time this test waits), its next call goes to a new connection.
+    std::this_thread::sleep_for(150ms);
+    BOOST_TEST(idle->call(calc::count, call_timeout) == 3u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -81,10 +82,19 @@ int calc_onc_serve(int protocol, unsigned long program, int register_it,
         return -1;
     }
     ready(ntohs(at.sin_port), arg);
+    /* svc_run's loop, with a look at *stop every 100 ms. It polls a copy of svc_pollfd, as
+     * svc_run does: serving a new connection reallocates the array. */
+    struct pollfd *fds = NULL;
     while (!*stop) {
-        const int n = poll(svc_pollfd, svc_max_pollfd, 100);
-        if (n > 0) svc_getreq_poll(svc_pollfd, n);
+        const int count = svc_max_pollfd;
+        struct pollfd *grown = realloc(fds, sizeof *fds * (count > 0 ? count : 1));
+        if (!grown) break;
+        fds = grown;
+        memcpy(fds, svc_pollfd, sizeof *fds * count);
+        const int n = poll(fds, count, 100);
+        if (n > 0) svc_getreq_poll(fds, n);
     }
+    free(fds);
     svc_unregister(program, CALC_VERS);
     svc_destroy(transp);
     return 0;

@@ -43,19 +43,8 @@ public:
                  std::error_code& ec) override {
         ec.clear();
         for (;;) {
-            const auto n = ::recv(fd_.get(), buffer_.data(), buffer_.size(), MSG_DONTWAIT);
-            if (n >= 0) {
-                // One byte more than the largest datagram was asked for: a longer one would
-                // have been cut, and is dropped.
-                if (static_cast<std::size_t>(n) > max_datagram) continue;
-                message.assign(buffer_.begin(), buffer_.begin() + n);
-                return true;
-            }
-            if (errno == EINTR) continue;
-            if (errno != EAGAIN) {
-                ec = {errno, std::system_category()};
-                return false;
-            }
+            // Poll first: a reply is seldom there the moment its call went out, and a read
+            // that finds nothing is a system call for nothing.
             pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
             const int ready = poll_until(fds, 2, deadline);
             if (ready == 0) return false;
@@ -65,6 +54,18 @@ public:
             }
             if (fds[1].revents != 0) {
                 wake_.drain();
+                return false;
+            }
+            const auto n = ::recv(fd_.get(), buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+            if (n >= 0) {
+                // One byte more than the largest datagram was asked for: a longer one would
+                // have been cut, and is dropped.
+                if (static_cast<std::size_t>(n) > max_datagram) continue;
+                message.assign(buffer_.begin(), buffer_.begin() + n);
+                return true;
+            }
+            if (errno != EAGAIN && errno != EINTR) {
+                ec = {errno, std::system_category()};
                 return false;
             }
         }

@@ -15,6 +15,10 @@ namespace {
 // At most this many replies are read in one turn of the reply thread before it runs their
 // completions: a batch, but never a starved completion.
 constexpr int reply_batch = 64;
+// A connection idle for this long is checked before a call goes out on it: a server that
+// restarted meanwhile closed it, and the call goes to a new connection instead of failing.
+// (Checking every time would cost each call a system call.)
+constexpr auto idle_check = std::chrono::milliseconds(100);
 
 // xids start at a random value per process (so that a restarted client does not repeat the
 // xids a server's duplicate-request cache holds for its predecessor) and count up.
@@ -122,6 +126,10 @@ std::shared_ptr<wire> engine::connection(time_point deadline, std::error_code& e
             why = "the client is closing";
             return nullptr;
         }
+        const auto now = clock::now();
+        if (wire_ && calls_.empty() && now - last_used_ >= idle_check && wire_->closed_by_peer())
+            wire_.reset();
+        last_used_ = now;
         if (wire_) return wire_;
     }
     const std::lock_guard connecting(connect_mutex_);

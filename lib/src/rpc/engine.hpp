@@ -115,6 +115,7 @@ private:
     std::mutex connect_mutex_; // one connection attempt at a time
     std::mutex mutex_;         // guards everything below
     std::shared_ptr<wire> wire_;
+    time_point last_used_; // when a call last asked for the connection
     std::unordered_map<std::uint32_t, pending_ptr> calls_; // in flight, by xid
     bool leading_ = false;
     std::vector<pending*> followers_; // synchronous callers waiting, oldest first

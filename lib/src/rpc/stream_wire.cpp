@@ -103,6 +103,11 @@ public:
 
     void wake() noexcept override { wake_.signal(); }
 
+    bool closed_by_peer() const noexcept override {
+        pollfd p{fd_.get(), POLLRDHUP, 0};
+        return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+    }
+
 private:
     bool has_output() {
         const std::lock_guard lock(out_mutex_);

@@ -41,6 +41,9 @@ public:
 
     // Datagrams may be lost: the engine retransmits calls until their deadline.
     virtual bool lossy() const noexcept { return false; }
+    // Whether the server is known to have closed the connection (a stream that reached its
+    // end while idle): then a call would fail on it, and a new connection is made instead.
+    virtual bool closed_by_peer() const noexcept { return false; }
 };
 
 // Connects to where (tcp, udp, shm; rpc:// addresses are resolved by the engine first),
