@@ -330,4 +330,42 @@ BOOST_AUTO_TEST_CASE(a_client_outlives_its_server_and_calls_the_next_one) {
     BOOST_TEST(idle->call(calc::count, call_timeout) == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(an_endpoint_in_use_is_refused_with_its_cause) {
+    test::served_calc first(
+        {"tcp://127.0.0.1:0", "udp://127.0.0.1:0", "shm://" + test::scratch_rpc_name("taken")});
+    rpc::server second;
+    for (std::size_t i = 0; i < 3; ++i) {
+        std::error_code ec;
+        std::string why;
+        second.listen(first.uri(i), ec, &why);
+        BOOST_TEST(ec == std::errc::address_in_use, why);
+        BOOST_TEST(why.find(first.uri(i)) == 0, why);
+    }
+    // The first still serves, its shm queue intact.
+    rpc::client c(first.uri(2));
+    BOOST_TEST(c.call(calc::add, {1, 2}, call_timeout) == 3);
+}
+
+BOOST_AUTO_TEST_CASE(a_server_stopped_with_calls_in_progress_ends_them_without_replies) {
+    for (const std::string kind : {"tcp", "udp", "shm"}) {
+        BOOST_TEST_CONTEXT(kind) {
+            std::unique_ptr<rpc::client> c;
+            std::future<void> sleeping;
+            {
+                const std::string endpoint = kind == "shm"
+                                                 ? "shm://" + test::scratch_rpc_name("stop")
+                                                 : kind + "://127.0.0.1:0";
+                test::served_calc served({endpoint});
+                c = std::make_unique<rpc::client>(served.uri());
+                c->call(calc::null, call_timeout);
+                sleeping = rpc::async_call(*c, calc::sleep, 60'000u, 2s, asio::use_future);
+                // The SLEEP is in the server's hands once a later call was answered: tcp and
+                // shm serve in order; over udp the NULL only shows the server is up.
+                c->call(calc::null, call_timeout);
+            } // the server stops with the SLEEP's timer pending, its responder unanswered
+            BOOST_CHECK_THROW(sleeping.get(), boost::system::system_error);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -47,6 +47,14 @@ void client::call_raw(const call_target& target, bytes_view args, wait_duration 
     engine_->call(target, args, deadline_after(timeout), reply, ec, why);
 }
 
+void client::call_raw(const call_target& target, bytes_view args, wait_duration timeout,
+                      detail::reply_message& reply) {
+    std::error_code ec;
+    std::string why;
+    call_raw(target, args, timeout, reply, ec, &why);
+    if (ec) fail(ec, why);
+}
+
 void client::start_call(const call_target& target, std::vector<std::byte>&& args,
                         wait_duration timeout, detail::raw_completion&& completion) {
     engine_->start(target, args, deadline_after(timeout), std::move(completion));

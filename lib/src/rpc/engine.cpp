@@ -70,6 +70,14 @@ void read_reply(reply_message& reply, std::error_code& ec, std::string& why) {
         why += ": " + std::string(auth_stat_name(header.auth));
 }
 
+// "no reply within 0.25 s": the timeout the call was given.
+template <class Pending> std::string no_reply(const Pending& p) {
+    char text[64];
+    std::snprintf(text, sizeof text, "no reply within %.3g s",
+                  std::chrono::duration<double>(p.deadline - p.started).count());
+    return text;
+}
+
 } // namespace
 
 void round_trip_estimator::sample(clock::duration measured) noexcept {
@@ -103,6 +111,7 @@ engine::pending_ptr engine::make_call(const call_target& target, bytes_view args
                                       time_point deadline) {
     auto p = std::make_shared<pending>();
     p->xid = next_xid();
+    p->started = clock::now();
     p->deadline = deadline;
     call_header header;
     header.xid = p->xid;
@@ -219,7 +228,7 @@ void engine::wait_for(std::unique_lock<std::mutex>& lock, const pending_ptr& p) 
     while (!p->done) {
         auto now = clock::now();
         if (now >= p->deadline) {
-            finish(p, std::make_error_code(std::errc::timed_out), "no reply before the deadline");
+            finish(p, std::make_error_code(std::errc::timed_out), no_reply(*p));
             break;
         }
         retransmit_if_due(lock, p, now);
@@ -349,8 +358,7 @@ void engine::run_reply_thread() {
             if (p->completion && (now >= p->deadline || now >= p->resend_at)) due.push_back(p);
         for (const auto& p : due) {
             if (now >= p->deadline)
-                finish(p, std::make_error_code(std::errc::timed_out),
-                       "no reply before the deadline");
+                finish(p, std::make_error_code(std::errc::timed_out), no_reply(*p));
             else
                 retransmit_if_due(lock, p, now);
         }

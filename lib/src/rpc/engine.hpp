@@ -60,6 +60,7 @@ public:
 private:
     struct pending {
         std::uint32_t xid = 0;
+        time_point started; // for messages: the deadline is this plus the timeout
         time_point deadline;
         std::shared_ptr<wire> on;       // the connection it went out on; null while unsent
         std::vector<std::byte> request; // the whole message, for retransmission

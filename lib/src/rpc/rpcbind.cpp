@@ -115,7 +115,10 @@ std::uint16_t getport(const std::string& host, std::uint32_t program, std::uint3
     query.version = version;
     query.protocol = protocol == transport::udp ? IPPROTO_UDP : IPPROTO_TCP;
     const auto port = ask(c, pmap_getport, query, timeout, ec, why);
-    if (ec) return 0;
+    if (ec) {
+        if (why) *why = "cannot ask rpcbind on " + host + " for the port: " + *why;
+        return 0;
+    }
     if (port == 0 || port > 0xFFFF) {
         ec = make_error_code(errc::not_registered);
         if (why) {
@@ -207,6 +210,29 @@ std::string getaddr(std::uint32_t program, std::uint32_t version, const std::str
     for (const auto& m : dump("127.0.0.1", timeout, ec, why))
         if (m.program == program && m.version == version && m.netid == netid) return m.address;
     return {};
+}
+
+void set(const mapping& m, wait_duration timeout) {
+    std::error_code ec;
+    std::string why;
+    set(m, timeout, ec, &why);
+    if (ec) throw error(ec, why);
+}
+
+void unset(std::uint32_t program, std::uint32_t version, const std::string& netid,
+           wait_duration timeout) {
+    std::error_code ec;
+    std::string why;
+    unset(program, version, netid, timeout, ec, &why);
+    if (ec) throw error(ec, why);
+}
+
+std::string getaddr(std::uint32_t program, std::uint32_t version, const std::string& netid,
+                    wait_duration timeout) {
+    std::error_code ec;
+    std::string why;
+    auto found = getaddr(program, version, netid, timeout, ec, &why);
+    return or_throw(std::move(found), ec, why);
 }
 
 std::string universal_address(const std::string& ipv4, std::uint16_t port) {

@@ -65,11 +65,14 @@ struct registration {
 struct server::state {
     explicit state(const server_options& o) : options(o) {}
 
+    // Declared before io, so destroyed after it: the handlers io still holds as it goes
+    // (a responder in a timer's handler answers as it is destroyed) find them in place.
     server_options options;
-    asio::io_context io;
     std::atomic<bool> serving{true};
     detail::dispatcher calls;
     detail::listener_context context{io, calls, options, serving};
+    asio::io_context io;
+    // Declared after io, so destroyed before it: sockets go while their io_context lives.
     std::mutex mutex; // guards what follows
     std::vector<std::unique_ptr<detail::listener>> listeners;
     std::vector<registration> registered;

@@ -210,6 +210,16 @@ private:
 std::unique_ptr<listener> make_shm_listener(const listener_context& context, const address& at,
                                             std::error_code& ec, std::string& why) {
     const auto where = endpoint::parse("shm://" + at.name);
+    // One server per queue: a second one would take some of the calls, and a client's
+    // stream would no longer end when the server it waits on dies.
+    const auto existing = shm::inspect_segment(at.name, ec);
+    if (!ec && existing.consumers > 0) {
+        ec = std::make_error_code(std::errc::address_in_use);
+        why = "another server reads this queue (" + std::to_string(existing.consumers) + " reader" +
+              (existing.consumers > 1 ? "s" : "") + "); one server per shm:// name";
+        return nullptr;
+    }
+    ec.clear();
     channel_options queue;
     queue.capacity = shm_request_capacity;
     queue.max_message = shm_max_message + sizeof(shm_frame_header);

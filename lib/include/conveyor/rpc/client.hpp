@@ -113,6 +113,9 @@ public:
     // failure sets ec and, when why is given, a sentence naming the server and the cause.
     void call_raw(const call_target& target, bytes_view args, wait_duration timeout,
                   detail::reply_message& reply, std::error_code& ec, std::string* why = nullptr);
+    // As above; throws conveyor::error with that sentence.
+    void call_raw(const call_target& target, bytes_view args, wait_duration timeout,
+                  detail::reply_message& reply);
 
     const address& where() const noexcept;
 

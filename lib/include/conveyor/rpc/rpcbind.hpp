@@ -41,13 +41,18 @@ std::vector<mapping> dump(const std::string& host, wait_duration timeout, std::e
 
 // Maps program, version over netid to address on this machine's rpcbind (RPCBPROC_SET,
 // version 4); rpcbind refuses a mapping that exists (errc::already_registered).
+void set(const mapping& m, wait_duration timeout);
 void set(const mapping& m, wait_duration timeout, std::error_code& ec, std::string* why = nullptr);
 // Removes the mapping of program, version over netid (RPCBPROC_UNSET); rpcbind removes only
 // its owner's, or any for root.
 void unset(std::uint32_t program, std::uint32_t version, const std::string& netid,
+           wait_duration timeout);
+void unset(std::uint32_t program, std::uint32_t version, const std::string& netid,
            wait_duration timeout, std::error_code& ec, std::string* why = nullptr);
 // The universal address mapped for program, version over netid on this machine's rpcbind
 // (from its list of mappings); empty when none.
+std::string getaddr(std::uint32_t program, std::uint32_t version, const std::string& netid,
+                    wait_duration timeout);
 std::string getaddr(std::uint32_t program, std::uint32_t version, const std::string& netid,
                     wait_duration timeout, std::error_code& ec, std::string* why = nullptr);
 
