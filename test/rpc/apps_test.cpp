@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(bad_usage_is_named_and_exits_64) {
         {{"tcp://127.0.0.1:1", "null", "--timeout", "soon"}, "--timeout: 'soon'"},
         {{"tcp://127.0.0.1:1", "null", "--auth", "kerberos"}, "--auth kerberos"},
         {{"tcp://127.0.0.1:1", "bench", "--in-flight", "0"}, "--in-flight 0"},
-        {{"tcp://127.0.0.1:1", "bench", "--size", "2M"}, "--size 2M"},
+        {{"tcp://127.0.0.1:1", "bench", "--size", "1M"}, "--size 1M: at most 1000000 bytes"},
     };
     for (const auto& [args, said] : client_cases) {
         const auto r = calc_client(args);

@@ -73,6 +73,7 @@ public:
 
     void wake() noexcept override { wake_.signal(); }
     bool lossy() const noexcept override { return true; }
+    std::size_t max_message() const noexcept override { return max_datagram; }
 
 private:
     socket_fd fd_;

@@ -73,8 +73,9 @@ void read_reply(reply_message& reply, std::error_code& ec, std::string& why) {
 // "no reply within 0.25 s": the timeout the call was given.
 template <class Pending> std::string no_reply(const Pending& p) {
     char text[64];
-    std::snprintf(text, sizeof text, "no reply within %.3g s",
-                  std::chrono::duration<double>(p.deadline - p.started).count());
+    // To the millisecond: the call started a moment after its deadline was set.
+    const auto ms = std::chrono::round<std::chrono::milliseconds>(p.deadline - p.started);
+    std::snprintf(text, sizeof text, "no reply within %.3g s", double(ms.count()) / 1000);
     return text;
 }
 
@@ -104,7 +105,9 @@ engine::engine(address where, client_options options)
 }
 
 engine::~engine() {
-    if (reply_thread_.joinable()) reply_thread_.detach(); // it holds no reference by now
+    // Still joinable only when the reply thread itself dropped the last reference, as it
+    // returns (its client was destroyed by a completion): it is ending, let it go.
+    if (reply_thread_.joinable()) reply_thread_.detach();
 }
 
 engine::pending_ptr engine::make_call(const call_target& target, bytes_view args,
@@ -205,6 +208,12 @@ void engine::call(const call_target& target, bytes_view args, time_point deadlin
 
 void engine::send_call(std::unique_lock<std::mutex>& lock, const pending_ptr& p,
                        const std::shared_ptr<wire>& w, bool wait) {
+    if (p->request.size() > w->max_message()) {
+        finish(p, make_error_code(errc::record_too_large),
+               "the call's " + std::to_string(p->request.size()) + " bytes are beyond the " +
+                   std::to_string(w->max_message()) + " this connection carries");
+        return;
+    }
     p->on = w;
     calls_.emplace(p->xid, p);
     const auto now = clock::now();

@@ -106,6 +106,9 @@ public:
     }
 
     void wake() noexcept override { woken_.store(true, std::memory_order_relaxed); }
+    std::size_t max_message() const noexcept override {
+        return requests_->max_message() - sizeof header_;
+    }
 
 private:
     static bool finish(receive_status status, std::error_code& ec) {

@@ -19,7 +19,10 @@ public:
     static constexpr std::size_t backlog_records = 4;
 
     stream_wire(socket_fd fd, std::size_t max_record)
-        : fd_(std::move(fd)), reader_(max_record), max_backlog_(backlog_records * max_record) {}
+        : fd_(std::move(fd)), reader_(max_record), max_record_(max_record),
+          max_backlog_(backlog_records * max_record) {}
+
+    std::size_t max_message() const noexcept override { return max_record_; }
 
     bool send(bytes_view message, time_point deadline, bool wait, std::error_code& ec) override {
         std::unique_lock lock(out_mutex_);
@@ -149,6 +152,7 @@ private:
     socket_fd fd_;
     wake_event wake_;
     record_reader reader_; // the reader's only
+    const std::size_t max_record_;
     const std::size_t max_backlog_;
 
     std::mutex out_mutex_; // guards what follows

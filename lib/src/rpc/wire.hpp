@@ -39,6 +39,9 @@ public:
     // Makes a receive() in progress return soon.
     virtual void wake() noexcept = 0;
 
+    // The largest message this connection sends: a larger call fails alone, before it goes.
+    virtual std::size_t max_message() const noexcept = 0;
+
     // Datagrams may be lost: the engine retransmits calls until their deadline.
     virtual bool lossy() const noexcept { return false; }
     // Whether the server is known to have closed the connection (a stream that reached its
