@@ -27,8 +27,11 @@ namespace {
 constexpr const char* app = "conveyor-calc";
 // The default --timeout, libtirpc's own default for a call.
 constexpr double default_timeout_s = 25;
-// The largest ECHO of bench: a call within the 1 MiB record servers take by default.
-constexpr std::uint64_t max_bench_size = 1'000'000;
+// bench: an ECHO within the 1 MiB record servers take by default, and at most this many
+// calls at a time (a client's calls are matched by xid, but beyond this it is a typo).
+constexpr cli::whole_bounds size_bounds{0, 1'000'000};
+constexpr cli::whole_bounds calls_bounds{1};
+constexpr cli::whole_bounds in_flight_bounds{1, 1 << 16};
 
 const char* usage =
     "Usage: conveyor-calc ENDPOINT COMMAND [ARGUMENTS] [options]\n\n"
@@ -64,15 +67,20 @@ int main(int argc, char** argv) try {
     po::options_description visible(usage);
     std::string timeout_text;
     std::string auth = "none";
-    std::uint64_t calls = 10'000;
+    std::string calls_text = "10000";
     std::string size_text = "64";
-    std::size_t in_flight = 1;
-    visible.add_options()("help,h", "show this help")("timeout", po::value(&timeout_text),
-                                                      "seconds each call may take (default 25)")(
-        "auth", po::value(&auth)->default_value("none"), "credentials: none or sys (AUTH_SYS)")(
-        "calls", po::value(&calls)->default_value(10'000), "bench: calls to make")(
-        "size", po::value(&size_text)->default_value("64"), "bench: ECHO bytes per call")(
-        "in-flight", po::value(&in_flight)->default_value(1), "bench: calls at a time");
+    std::string in_flight_text = "1";
+    visible.add_options()("help,h", "show this help")(
+        "timeout", po::value(&timeout_text)->value_name("SECONDS"),
+        "seconds each call may take (default 25)")("auth", po::value(&auth)->default_value("none"),
+                                                   "credentials: none or sys (AUTH_SYS)")(
+        "calls", po::value(&calls_text)->value_name("N"),
+        ("bench: calls to make (default 10000; " + cli::bounds_help(calls_bounds) + ")").c_str())(
+        "size", po::value(&size_text)->value_name("BYTES"),
+        ("bench: ECHO bytes per call (default 64; " + cli::bounds_help(size_bounds, true) + ")")
+            .c_str())(
+        "in-flight", po::value(&in_flight_text)->value_name("K"),
+        ("bench: calls at a time (default 1; " + cli::bounds_help(in_flight_bounds) + ")").c_str());
     po::options_description all;
     all.add(visible).add_options()("words", po::value<std::vector<std::string>>());
     po::positional_options_description positional;
@@ -144,12 +152,9 @@ int main(int argc, char** argv) try {
                     parse_number<std::uint32_t>("sleep MS", arguments[0]), timeout);
     } else if (command == "bench") {
         expect(0, "bench --calls N --size BYTES [--in-flight K]");
-        const auto size = cli::parse_size("size", size_text);
-        if (calls == 0) throw cli::usage_error("--calls 0: expected at least one call");
-        if (in_flight == 0) throw cli::usage_error("--in-flight 0: expected at least 1");
-        if (size > max_bench_size)
-            throw cli::usage_error("--size " + size_text + ": at most " +
-                                   std::to_string(max_bench_size) + " bytes");
+        const auto calls = cli::parse_count("calls", calls_text, calls_bounds);
+        const auto size = cli::parse_size("size", size_text, size_bounds);
+        const auto in_flight = cli::parse_count("in-flight", in_flight_text, in_flight_bounds);
         const auto f =
             calc::run_echo_bench(client, calls, size, in_flight, timeout, program, version);
         std::printf("%llu calls in %.3f s: %.0f calls/s, p50 %.1f us, p99 %.1f us\n",

@@ -25,7 +25,7 @@ namespace {
 
 constexpr const char* app = "conveyor-calc-server";
 // More threads than this is a mistake, not a configuration.
-constexpr std::size_t max_threads = 256;
+constexpr cli::whole_bounds threads_bounds{1, 256};
 
 const char* description =
     "Serves the calc program (apps/calc/calc.x: CALC_NULL, ADD, ECHO, COUNT, SLEEP) over ONC\n"
@@ -46,13 +46,14 @@ int main(int argc, char** argv) try {
     po::options_description visible(std::string("Usage: ") + app +
                                     " ENDPOINT... [--register] [--threads N]\n\n" + description +
                                     "\n\nOptions");
-    std::size_t threads = 1;
+    std::string threads_text = "1";
     std::string program_text;
     visible.add_options()("help,h", "show this help")(
         "register", "map the program on each tcp and udp endpoint in this machine's rpcbind")(
-        "threads", po::value(&threads)->default_value(1),
-        "threads serving calls")("program", po::value(&program_text),
-                                 "serve under this program number instead of calc's 0x2C0FFEE0");
+        "threads", po::value(&threads_text)->value_name("N"),
+        ("threads serving calls (default 1; " + cli::bounds_help(threads_bounds) + ")").c_str())(
+        "program", po::value(&program_text),
+        "serve under this program number instead of calc's 0x2C0FFEE0");
     po::options_description all;
     all.add(visible).add_options()("endpoint", po::value<std::vector<std::string>>());
     po::positional_options_description positional;
@@ -71,9 +72,7 @@ int main(int argc, char** argv) try {
         return cli::exit_ok;
     }
     if (!vm.count("endpoint")) throw cli::usage_error("no ENDPOINT given");
-    if (threads == 0 || threads > max_threads)
-        throw cli::usage_error("--threads " + std::to_string(threads) + ": expected 1 to " +
-                               std::to_string(max_threads));
+    const auto threads = cli::parse_count("threads", threads_text, threads_bounds);
     const std::uint32_t program =
         program_text.empty() ? calc::program_v1::number : parse_program(program_text);
 

@@ -82,10 +82,11 @@ BOOST_AUTO_TEST_CASE(bad_usage_is_named_and_exits_64) {
         {{"tcp://127.0.0.1:1", "add", "1", "two"}, "add B: 'two' is not a number"},
         {{"tcp://127.0.0.1:1", "add", "1", "4294967296"}, "add B: '4294967296'"},
         {{"tcp://127.0.0.1:1", "sleep", "soon"}, "sleep MS: 'soon'"},
-        {{"tcp://127.0.0.1:1", "null", "--timeout", "soon"}, "--timeout: 'soon'"},
+        {{"tcp://127.0.0.1:1", "null", "--timeout", "soon"}, "--timeout 'soon'"},
         {{"tcp://127.0.0.1:1", "null", "--auth", "kerberos"}, "--auth kerberos"},
-        {{"tcp://127.0.0.1:1", "bench", "--in-flight", "0"}, "--in-flight 0"},
-        {{"tcp://127.0.0.1:1", "bench", "--size", "1M"}, "--size 1M: at most 1000000 bytes"},
+        {{"tcp://127.0.0.1:1", "bench", "--in-flight", "0"}, "--in-flight '0'"},
+        {{"tcp://127.0.0.1:1", "bench", "--calls", "-5"}, "--calls '-5'"},
+        {{"tcp://127.0.0.1:1", "bench", "--size", "1M"}, "--size '1M'"},
     };
     for (const auto& [args, said] : client_cases) {
         const auto r = calc_client(args);
@@ -96,7 +97,7 @@ BOOST_AUTO_TEST_CASE(bad_usage_is_named_and_exits_64) {
         {{}, "no ENDPOINT given"},
         {{"tcp://127.0.0.1"}, "expected HOST:PORT"},
         {{"rpc://127.0.0.1/1/1"}, "a server listens on tcp://, udp:// or shm://"},
-        {{"tcp://127.0.0.1:0", "--threads", "0"}, "--threads 0"},
+        {{"tcp://127.0.0.1:0", "--threads", "0"}, "--threads '0'"},
         {{"tcp://127.0.0.1:0", "--program", "calc"}, "--program calc"},
         {{"tcp://127.0.0.1:0", "--bogus"}, "bogus"},
     };
