@@ -69,12 +69,11 @@ int run(int argc, char** argv) {
                  "everything works, measures nothing")(
         "json", "print the results as JSON on stdout (the table goes to stderr)")(
         "only", po::value<std::string>(),
-        "comma-separated transports to run: conveyor-shm, conveyor-shm-zerocopy, conveyor-fifo, "
-        "conveyor-pipe, pipe, "
-        "fifo, uds, posix-mq, boost-mq; RPC: conveyor-rpc-shm, conveyor-rpc-tcp, "
-        "conveyor-rpc-udp, onc-rpc-tcp, onc-rpc-udp")("repeats",
-                                                      po::value<std::string>()->value_name("N"),
-                                                      repeats_help.c_str());
+        "comma-separated transports to run: conveyor-shm, conveyor-shm-ack, "
+        "conveyor-shm-zerocopy, conveyor-file, conveyor-file-sync, conveyor-topic (fan-out 1to4 "
+        "only), conveyor-fifo, conveyor-pipe, pipe, fifo, uds, posix-mq, boost-mq; RPC: "
+        "conveyor-rpc-shm, conveyor-rpc-tcp, conveyor-rpc-udp, onc-rpc-tcp, onc-rpc-udp")(
+        "repeats", po::value<std::string>()->value_name("N"), repeats_help.c_str());
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, visible), vm);

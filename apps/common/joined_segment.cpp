@@ -9,16 +9,23 @@
 namespace conveyor::cli {
 
 sizes_given read_sizes_given(const boost::program_options::variables_map& values) {
-    return {!values["capacity"].defaulted(), !values["max-message"].defaulted()};
+    return {!values["capacity"].defaulted(), !values["max-message"].defaulted(),
+            !values["slow"].defaulted()};
 }
 
 void note_joined_segment(const char* app, const endpoint& where, const channel_options& asked,
                          sizes_given given) {
     const bool queue = where.kind() == scheme::shm || where.kind() == scheme::file;
-    if (!queue || !(given.capacity || given.max_message)) return;
+    const bool topic = where.kind() == scheme::topic;
+    if (!(queue || topic) || !(given.capacity || given.max_message || (topic && given.slow)))
+        return;
     std::error_code ec;
     const auto found = shm::inspect_queue(where, ec);
     if (ec) return;
+    if (topic && given.slow && found.drop != (asked.slow == slow_subscriber::drop))
+        std::cerr << std::string(app) + ": " + where.uri() + " already exists with --slow " +
+                         (found.drop ? "drop" : "block") +
+                         "; --slow applies only when a call creates the topic\n";
     const bool other_capacity =
         given.capacity && found.capacity != shm::capacity_made(asked.capacity);
     const bool other_max = given.max_message && found.max_message != asked.max_message;

@@ -1,6 +1,6 @@
-// Notices about the queue an app joined: --capacity or --max-message that met a segment that
-// already existed (those sizes apply only when a call creates it, and joining keeps the
-// segment's), and a durable queue recovered after a crash.
+// Notices about the queue or topic an app joined: --capacity, --max-message or --slow that
+// met one that already existed (those apply only when a call creates it, and joining keeps
+// its own), and a durable queue recovered after a crash.
 #pragma once
 
 #include <conveyor/endpoint.hpp>
@@ -14,6 +14,7 @@ namespace conveyor::cli {
 struct sizes_given {
     bool capacity = false;
     bool max_message = false;
+    bool slow = false;
 };
 sizes_given read_sizes_given(const boost::program_options::variables_map& values);
 

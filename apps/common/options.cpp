@@ -161,6 +161,11 @@ endpoint parse_endpoint(const std::string& uri) {
     return result;
 }
 
+bool keeps_until_acknowledged(const endpoint& where) {
+    return where.kind() == scheme::shm || where.kind() == scheme::file ||
+           where.kind() == scheme::nats;
+}
+
 void add_channel_options(po::options_description& options) {
     const std::string capacity_help =
         "message storage of a segment this call creates (K, M, G units); " +
@@ -182,7 +187,10 @@ void add_channel_options(po::options_description& options) {
         "sync", po::value<std::string>()->value_name("POLICY")->default_value("batch"),
         "file:// queue this call creates: when a sent message is on disk: none (when the "
         "kernel writes back; a power cut may lose the last ones), batch (before each send "
-        "or batch returns), always (each message before the next)");
+        "or batch returns), always (each message before the next)")(
+        "slow", po::value<std::string>()->value_name("block|drop")->default_value("block"),
+        "topic:// this call creates: a subscriber a whole ring behind holds publishers back "
+        "(block), or loses the oldest messages and is told how many (drop)");
 }
 
 sync_policy parse_sync(const std::string& text) {
@@ -201,13 +209,23 @@ channel_options read_channel_options(const po::variables_map& values) {
     options.mode = parse_mode("mode", values["mode"].as<std::string>());
     options.lines = values.count("lines") != 0;
     options.sync = parse_sync(values["sync"].as<std::string>());
+    const auto& slow = values["slow"].as<std::string>();
+    if (slow != "block" && slow != "drop")
+        throw usage_error("--slow: '" + slow + "' is neither block nor drop");
+    options.slow = slow == "drop" ? slow_subscriber::drop : slow_subscriber::block;
     return options;
 }
 
 po::variables_map parse_command_line(int argc, char** argv, const po::options_description& options,
                                      const char* positional_name) {
+    return parse_command_line(argc, argv, options, std::vector<std::string>{positional_name});
+}
+
+po::variables_map parse_command_line(int argc, char** argv, const po::options_description& options,
+                                     const std::vector<std::string>& positional_names) {
     po::positional_options_description positional;
-    positional.add(positional_name, 1);
+    for (const auto& name : positional_names)
+        positional.add(name.c_str(), 1);
     po::variables_map values;
     try {
         po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(),

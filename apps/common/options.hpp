@@ -12,6 +12,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace conveyor::cli {
 
@@ -86,6 +87,9 @@ message_format parse_format(const std::string& text);
 sync_policy parse_sync(const std::string& text);
 // An endpoint URI; throws usage_error with the parser's reason.
 endpoint parse_endpoint(const std::string& uri);
+// Whether the transport at where keeps what a consumer takes until it acknowledges it
+// (shm://, file://, nats://), where pipes and FIFOs hand messages out for good.
+bool keeps_until_acknowledged(const endpoint& where);
 
 // --capacity, --max-message, --mode, --lines, --sync: how a channel this app creates is made.
 void add_channel_options(boost::program_options::options_description& options);
@@ -96,5 +100,10 @@ boost::program_options::variables_map
 parse_command_line(int argc, char** argv,
                    const boost::program_options::options_description& options,
                    const char* positional_name);
+// The same with several positional arguments, named in order.
+boost::program_options::variables_map
+parse_command_line(int argc, char** argv,
+                   const boost::program_options::options_description& options,
+                   const std::vector<std::string>& positional_names);
 
 } // namespace conveyor::cli

@@ -11,6 +11,7 @@
 #include <conveyor/codec/generated_xdr.hpp>
 #include <conveyor/error.hpp>
 #include <conveyor/generated_message.hpp>
+#include <conveyor/shm/topic.hpp>
 
 #include <boost/program_options/value_semantic.hpp>
 
@@ -36,12 +37,6 @@ struct settings {
     bool xdr = false;    // --format xdr: messages are generated ones in typed XDR envelopes
     double timeout = -1; // seconds without a message before giving up, -1: wait forever
 };
-
-// Whether the transport keeps what a consumer takes until it acknowledges (--no-ack aside).
-bool keeps_until_acknowledged(const endpoint& where) {
-    return where.kind() == scheme::shm || where.kind() == scheme::file ||
-           where.kind() == scheme::nats;
-}
 
 class consumer {
 public:
@@ -186,6 +181,8 @@ private:
                            std::to_string(meter_.messages) + " messages; ";
         if (s_.where.kind() == scheme::shm)
             line += "the rest stays in " + s_.where.uri() + " for the next consumer";
+        else if (s_.where.kind() == scheme::topic)
+            line += "what " + s_.where.uri() + " publishes from now on is not kept for it";
         else if (s_.where.kind() == scheme::fifo)
             line += "what " + s_.where.uri() +
                     " still holds is lost once its last reader closes, and its producers "
@@ -212,6 +209,12 @@ private:
             std::cerr << "conveyor-consumer: " << s_.where.uri() << ": ... and "
                       << undecodable_ - max_reported << " more undecodable messages\n";
         std::cerr << meter_.line("received") + '\n'; // one write: a producer may print beside it
+        if (const auto* topic = dynamic_cast<const shm::topic_receiver*>(in_.get());
+            topic && topic->dropped() != 0)
+            std::cerr << "conveyor-consumer: " + s_.where.uri() + ": " +
+                             std::to_string(topic->dropped()) +
+                             " messages dropped: this subscriber fell a whole ring behind "
+                             "(the topic was created with --slow drop)\n";
         if (!s_.verify) return;
         const auto summary = verified();
         std::cerr << stream_verifier::describe(summary) + ", " + std::to_string(redelivered_) +
@@ -247,7 +250,8 @@ po::options_description describe_options() {
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
-        "where to take from: shm://NAME, fifo:///PATH or pipe: (standard input)")(
+        "where to take from: shm://NAME, file:///PATH, topic://NAME (every message published "
+        "from now on), fifo:///PATH or pipe: (standard input)")(
         "count", po::value<std::string>()->value_name("N"),
         count_help.c_str())("quiet,q", "do not write messages to standard output")(
         "verify", "check generated messages (conveyor-producer --generate): none lost, "
@@ -285,7 +289,7 @@ settings read_settings(const po::variables_map& values) {
                                " with --lines: lines carry no hello, so producers cannot be "
                                "counted; drop one of the two");
     s.quiet = values.count("quiet") != 0;
-    s.channel.acknowledge = keeps_until_acknowledged(s.where) && values.count("no-ack") == 0;
+    s.channel.acknowledge = cli::keeps_until_acknowledged(s.where) && values.count("no-ack") == 0;
     s.verify = values.count("verify") != 0;
     s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;
     return s;

@@ -278,7 +278,8 @@ po::options_description describe_options() {
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
-        "where to send: shm://NAME, fifo:///PATH or pipe: (standard output)")(
+        "where to send: shm://NAME, file:///PATH, topic://NAME (to every subscriber), "
+        "fifo:///PATH or pipe: (standard output)")(
         "generate", po::value<std::string>()->value_name("N"), generate_help.c_str())(
         "size", po::value<std::string>()->value_name("BYTES")->default_value("64"),
         size_help.c_str())(
@@ -287,7 +288,8 @@ po::options_description describe_options() {
         "rate", po::value<std::string>()->value_name("N"), rate_help.c_str())(
         "timeout", po::value<std::string>()->value_name("SECONDS"), timeout_help.c_str())(
         "name", po::value<std::string>()->value_name("NAME"),
-        "shm:// and file://: attach as the producer NAME; if it dies its stream is paused, "
+        "shm://, file:// and topic://: attach as the producer NAME; if it dies its stream is "
+        "paused, "
         "not ended (consumers keep waiting, bounded by their --timeout), and the next "
         "producer of that name takes its place; only its close ends the stream")(
         "spawn", po::value<std::string>()->value_name("COMMAND"),
@@ -317,9 +319,9 @@ settings read_settings(const po::variables_map& values) {
                                "hold newlines; --lines sends the lines of standard input");
     if (values.count("name")) {
         if (s.where.kind() != scheme::shm && s.where.kind() != scheme::file &&
-            s.where.kind() != scheme::nats)
-            throw cli::usage_error("--name: only on shm://, file:// and nats:// (pipes and FIFOs "
-                                   "end with their writers)");
+            s.where.kind() != scheme::topic && s.where.kind() != scheme::nats)
+            throw cli::usage_error("--name: only on shm://, file://, topic:// and nats:// (pipes "
+                                   "and FIFOs end with their writers)");
         s.channel.producer_name = values["name"].as<std::string>();
         if (s.channel.producer_name.empty()) throw cli::usage_error("--name: the name is empty");
     }

@@ -46,6 +46,9 @@ public:
             return "a producer of that name is attached";
         case errc::too_many_leases:
             return "too many messages taken without ack(); acknowledge first";
+        case errc::kind_mismatch:
+            return "segment is of the other kind (a topic opened as a queue, or a queue as a "
+                   "topic)";
         }
         return "unknown conveyor error";
     }

@@ -9,14 +9,14 @@ endif()
 file(READ ${OUTPUT} json)
 
 set(keys transport pattern size msgs_per_s mb_per_s rtt_p50_us rtt_p99_us verified)
-set(transports conveyor-shm conveyor-shm-zerocopy conveyor-fifo conveyor-pipe pipe fifo uds
-    posix-mq boost-mq)
+set(transports conveyor-shm conveyor-shm-ack conveyor-shm-zerocopy conveyor-file
+    conveyor-file-sync conveyor-topic conveyor-fifo conveyor-pipe pipe fifo uds posix-mq boost-mq)
 set(patterns 1x1 4x4 pingpong)
+set(fan_out_transports conveyor-topic pipe uds) # the 1to4 pattern: each consumer gets all
 # The RPC rows: calls one at a time and 16 in flight, each with calls/s and round trips.
 set(rpc_transports conveyor-rpc-shm conveyor-rpc-tcp conveyor-rpc-udp onc-rpc-tcp onc-rpc-udp)
 set(rpc_patterns rpc rpc16)
 list(APPEND transports ${rpc_transports})
-list(APPEND patterns ${rpc_patterns})
 
 string(JSON rows LENGTH "${json}")
 if(rows LESS 1)
@@ -41,7 +41,8 @@ foreach(i RANGE ${last})
     string(JSON pattern GET "${row}" pattern)
     string(JSON verified TYPE "${row}" verified)
     string(JSON verified_value GET "${row}" verified)
-    if(NOT transport IN_LIST transports OR NOT pattern IN_LIST patterns)
+    if(NOT transport IN_LIST transports
+       OR NOT (pattern IN_LIST patterns OR pattern IN_LIST rpc_patterns OR pattern STREQUAL "1to4"))
         message(FATAL_ERROR "row ${i} names an unknown transport or pattern: ${row}")
     endif()
     if(NOT verified STREQUAL "BOOLEAN" OR NOT verified_value)
@@ -73,10 +74,16 @@ foreach(i RANGE ${last})
     list(APPEND seen "${transport}/${pattern}")
 endforeach()
 
+foreach(transport IN LISTS fan_out_transports)
+    if(NOT "${transport}/1to4" IN_LIST seen)
+        message(FATAL_ERROR "no 1to4 result for ${transport}:\n${json}")
+    endif()
+endforeach()
+
 # Every transport that needs nothing from the system beyond the defaults ran each pattern.
-foreach(transport conveyor-shm conveyor-shm-zerocopy conveyor-fifo conveyor-pipe pipe fifo uds
-                  boost-mq)
-    foreach(pattern 1x1 4x4 pingpong)
+foreach(transport conveyor-shm conveyor-shm-ack conveyor-shm-zerocopy conveyor-file
+                  conveyor-file-sync conveyor-fifo conveyor-pipe pipe fifo uds boost-mq)
+    foreach(pattern IN LISTS patterns)
         if(NOT "${transport}/${pattern}" IN_LIST seen)
             message(FATAL_ERROR "no ${pattern} result for ${transport}:\n${json}")
         endif()

@@ -40,9 +40,9 @@ BOOST_AUTO_TEST_CASE(list_shows_capacity_depth_and_who_is_attached) {
     };
     child_process consumer(consumer_app, {s.uri(), "--quiet"});
     BOOST_TEST(eventually([&] { return attached("0", "1"); }), run(ctl_app, {"list"}).out);
-    // Paced, so that it is still attached when listed; SIGTERM ends its stream.
-    child_process producer(producer_app,
-                           {s.uri(), "--generate", "1000", "--size", "64", "--rate", "10"});
+    // Paced, and longer than the test may last: it is still attached when listed; SIGTERM
+    // ends its stream.
+    child_process producer(producer_app, with({s.uri(), "--size", "64"}, outlasting_stream(10)));
     BOOST_TEST(eventually([&] { return attached("1", "1"); }), run(ctl_app, {"list"}).out);
     producer.signal(SIGTERM);
     BOOST_TEST(producer.wait() == 0, producer.err());

@@ -45,6 +45,12 @@ const app_under_test producer{"conveyor-producer", producer_app, [](const auto& 
 const app_under_test consumer{"conveyor-consumer", consumer_app, [](const auto& extra) {
                                   return run(consumer_app, joined({"pipe:"}, extra));
                               }};
+// A bridge from an empty pipe on its standard input to a segment of its own: it creates the
+// segment, sees the end of its input at once, and closes the segment's stream.
+const app_under_test bridge{"conveyor-bridge", bridge_app, [](const auto& extra) {
+                                scratch_segment s("numbers");
+                                return run(bridge_app, joined({"pipe:", s.uri()}, extra));
+                            }};
 // The bench on one transport, a few messages per run.
 const app_under_test bench{
     "conveyor-bench", bench_app, [](const auto& extra) {
@@ -85,6 +91,11 @@ const std::vector<numeric_option> every_numeric_option{
     {&consumer, "capacity", number::size, "1K", "1023", "64G", "68719476737", "8M"},
     {&consumer, "max-message", number::size, "1", "0", "4095M", "4G", "1M"},
     {&consumer, "mode", number::mode, "0600", "0", "0777", "1000", "0640"},
+    {&bridge, "batch", number::count, "1", "0", "65536", "65537", "64"},
+    {&bridge, "timeout", number::seconds, "0", "", "1000000000", "1000000000.5", "2.5"},
+    {&bridge, "capacity", number::size, "1K", "1023", "64G", "65G", "1M", {"--max-message", "100"}},
+    {&bridge, "max-message", number::size, "1", "0", "4095M", "4096M", "1M"},
+    {&bridge, "mode", number::mode, "0600", "0577", "0777", "01000", "0660"},
     {&bench, "repeats", number::count, "1", "0", "99", "100", "2"},
 };
 

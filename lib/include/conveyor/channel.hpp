@@ -28,7 +28,8 @@ enum class receive_status {
     end_of_stream // every producer has closed or died and the channel is drained
 };
 
-// Puts messages into a channel. One sender belongs to one thread at a time.
+// Puts messages into a channel. One sender belongs to one thread at a time; different
+// senders and receivers, of one channel or many, may be used from different threads at once.
 class sender {
 public:
     virtual ~sender();
@@ -113,7 +114,7 @@ private:
     std::vector<bool> redelivered_; // empty unless some message was redelivered
 };
 
-// Takes messages out of a channel. One receiver belongs to one thread at a time.
+// Takes messages out of a channel. One receiver belongs to one thread at a time (as senders).
 class receiver {
 public:
     virtual ~receiver();

@@ -27,6 +27,7 @@ enum class errc {
     segment_corrupt,      // a segment holds what no conveyor process writes (written by hand)
     name_in_use,          // a named producer of that name is attached and alive
     too_many_leases,      // a receiver holds as many separate leases as it may: ack() first
+    kind_mismatch,        // a topic opened as a queue (shm://), or a queue as a topic
 };
 
 const std::error_category& conveyor_category() noexcept;

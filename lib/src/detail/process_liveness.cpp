@@ -3,6 +3,8 @@
 #include "detail/process_liveness.hpp"
 
 #include <atomic>
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -55,9 +57,23 @@ process_identity self_identity() noexcept {
 namespace {
 
 // The state and start time of pid when it runs (not a zombie), else false.
+// The process's state is unknown: /proc/PID cannot be read.
+constexpr char unreadable = '?';
+
 bool running(pid_t pid, stat_fields& fields) noexcept {
-    if (pid <= 0 || !read_stat(pid, fields)) return false;
+    if (pid <= 0) return false;
+    if (!read_stat(pid, fields)) {
+        // A /proc mounted with hidepid hides other users' processes: kill(pid, 0) still
+        // tells one that exists (EPERM) from one that is gone (ESRCH). Its start time cannot
+        // be checked then, so a reused pid passes for the process it replaced.
+        fields.state = unreadable;
+        return ::kill(pid, 0) == 0 || errno == EPERM;
+    }
     return fields.state != 'Z' && fields.state != 'X';
+}
+
+bool same_start(const stat_fields& fields, std::uint64_t start_time, std::uint64_t mask) noexcept {
+    return fields.state == unreadable || (fields.start_time & mask) == (start_time & mask);
 }
 
 constexpr std::uint64_t low_half = 0xFFFF'FFFFu;
@@ -66,11 +82,27 @@ constexpr std::uint64_t low_half = 0xFFFF'FFFFu;
 
 bool is_alive(const process_identity& process) noexcept {
     stat_fields fields;
-    return running(process.pid, fields) && fields.start_time == process.start_time;
+    return running(process.pid, fields) &&
+           same_start(fields, process.start_time, ~std::uint64_t(0));
 }
 
 std::uint64_t packed_identity(const process_identity& process) noexcept {
     return (process.start_time << 32) | (static_cast<std::uint32_t>(process.pid) & low_half);
+}
+
+process_identity self_identity_cached() noexcept {
+    // relaxed: racing threads compute the same values; the start time is stored first and
+    // the pid, which says whose it is, last.
+    static std::atomic<pid_t> cached_pid{0};
+    static std::atomic<std::uint64_t> cached_start{0};
+    const pid_t pid = ::getpid();
+    if (cached_pid.load(std::memory_order_acquire) != pid) {
+        const auto me = self_identity();
+        cached_start.store(me.start_time, std::memory_order_relaxed);
+        cached_pid.store(pid, std::memory_order_release);
+        return me;
+    }
+    return {pid, cached_start.load(std::memory_order_relaxed)};
 }
 
 std::uint64_t packed_self() noexcept {
@@ -87,7 +119,7 @@ std::uint64_t packed_self() noexcept {
 bool is_alive_packed(std::uint64_t word) noexcept {
     const auto pid = static_cast<pid_t>(static_cast<std::int32_t>(word & low_half));
     stat_fields fields;
-    return running(pid, fields) && (fields.start_time & low_half) == word >> 32;
+    return running(pid, fields) && same_start(fields, word >> 32, low_half);
 }
 
 } // namespace conveyor::detail

@@ -13,6 +13,8 @@ struct process_identity {
 };
 
 process_identity self_identity() noexcept;
+// The same, read from /proc once per process (again in a forked child): for hot paths.
+process_identity self_identity_cached() noexcept;
 
 // False once the process has exited, even while it is an unreaped zombie.
 bool is_alive(const process_identity& process) noexcept;

@@ -3,8 +3,10 @@
 #include "shm/attachment.hpp"
 
 #include "conveyor/error.hpp"
+#include "shm/claims.hpp"
 #include "shm/durable.hpp"
 #include "shm/leases.hpp"
+#include "shm/producer_slots.hpp"
 #include "shm/records.hpp"
 
 #include <algorithm>
@@ -28,10 +30,6 @@ constexpr std::chrono::seconds detach_patience{2};
 
 attachment::time_point after(std::chrono::seconds wait) {
     return process_lock::clock::now() + wait;
-}
-
-std::string stream_name(const std::string& name) {
-    return "producer '" + name + "'";
 }
 
 } // namespace
@@ -91,6 +89,15 @@ bool attachment::room_sane(std::uint64_t tail, std::uint64_t head, std::error_co
     return false;
 }
 
+bool attachment::claims_sane(std::uint64_t tail, std::uint64_t claimed,
+                             std::error_code& ec) noexcept {
+    if (tail <= claimed && claimed - tail <= shape().capacity) return true;
+    ec = corrupt("claimed records out of order: tail " + std::to_string(tail) + ", claimed " +
+                 std::to_string(claimed) + " in a ring of " + std::to_string(shape().capacity) +
+                 " bytes");
+    return false;
+}
+
 bool attachment::take_slot(const attach_request& request, std::error_code& ec,
                            std::string& why) noexcept {
     auto& q = control();
@@ -137,49 +144,8 @@ bool attachment::take_slot(const attach_request& request, std::error_code& ec,
 
 bool attachment::take_producer_slot(const std::string& name, bool& rejoined, std::error_code& ec,
                                     std::string& why) noexcept {
-    auto& q = control();
-    producer_slot* chosen = nullptr;
-    if (!name.empty()) {
-        for (auto& slot : q.producers) {
-            const auto state = slot.state.load(relaxed);
-            if ((state != live_slot && state != paused_slot) ||
-                std::strncmp(slot.name, name.c_str(), producer_name_capacity) != 0)
-                continue;
-            if (state == live_slot && conveyor::detail::is_alive(slot.identity())) {
-                ec = errc::name_in_use;
-                why = where_.uri() + ": " + stream_name(name) + " is attached already (process " +
-                      std::to_string(slot.pid.load(relaxed)) + ")";
-                return false;
-            }
-            chosen = &slot; // a namesake that died: this process takes its place
-            rejoined = true;
-            break;
-        }
-    }
-    auto find_free = [&]() -> producer_slot* {
-        for (auto& slot : q.producers)
-            if (slot.state.load(relaxed) == free_slot) return &slot;
-        return nullptr;
-    };
-    if (!chosen) chosen = find_free();
-    if (!chosen) {
-        reap_dead_producers();
-        chosen = find_free();
-    }
-    if (!chosen) {
-        ec = errc::too_many_attached;
-        why =
-            where_.uri() + ": all " + std::to_string(max_producers) + " producer slots are in use";
-        return false;
-    }
-    const auto me = conveyor::detail::self_identity();
-    std::memset(chosen->name, 0, producer_name_capacity);
-    std::memcpy(chosen->name, name.data(), name.size());
-    chosen->start_time.store(me.start_time, relaxed);
-    chosen->pid.store(me.pid, relaxed);
-    chosen->state.store(live_slot, relaxed);
-    slot_ = chosen;
-    return true;
+    slot_ = detail::take_producer_slot(control(), name, where_.uri(), rejoined, ec, why);
+    return slot_ != nullptr;
 }
 
 bool attachment::take_consumer_slot(std::error_code& ec, std::string& why) noexcept {
@@ -249,27 +215,16 @@ void attachment::detach() noexcept {
 
 void attachment::reap_dead_producers() noexcept {
     auto& q = control();
-    std::uint32_t live = 0;
-    for (auto& slot : q.producers) {
-        const auto state = slot.state.load(relaxed);
-        if (state == paused_slot) {
-            ++live; // a named producer's stream stays open until its successor closes it
-            continue;
-        }
-        if (state != live_slot) continue;
-        if (conveyor::detail::is_alive(slot.identity())) {
-            ++live;
-        } else if (slot.name[0] != '\0') {
-            slot.state.store(paused_slot, relaxed);
-            ++live;
-        } else {
-            slot.pid.store(0, relaxed);
-            slot.state.store(free_slot, relaxed);
-        }
+    bool wake = false;
+    // A producer that died copying a large message leaves its claim: voided, so that the
+    // records behind it are committed.
+    if (void_dead_claims(q, shape(), ring())) {
+        std::string problem;
+        wake = commit_copied(q, problem) != 0;
+        if (!problem.empty()) problem_ = problem;
     }
-    const bool last_gone = live == 0 && q.producers_live.load(relaxed) != 0;
-    q.producers_live.store(live, std::memory_order_release);
-    if (last_gone) q.not_empty.notify_all();
+    wake |= detail::reap_dead_producers(q);
+    if (wake) q.not_empty.notify_all();
 }
 
 void attachment::reap_dead_consumers() noexcept {
@@ -341,7 +296,13 @@ bool attachment::try_lock_consumers() noexcept {
 bool attachment::repair_producers(std::error_code& ec) noexcept {
     auto& q = control();
     q.repairs.fetch_add(1, relaxed);
-    if (!room_sane(q.tail.load(relaxed), q.head.load(std::memory_order_acquire), ec)) return false;
+    std::string problem;
+    if (!repair_claims(q, shape(), ring(), problem)) {
+        ec = corrupt(problem);
+        return false;
+    }
+    if (!room_sane(q.claimed.load(relaxed), q.head.load(std::memory_order_acquire), ec))
+        return false;
     reap_dead_producers();
     q.not_empty.notify_all();
     q.not_full.notify_all();
@@ -430,6 +391,9 @@ void attachment::recover() noexcept {
         tail = at;
     }
     q.tail.store(tail, relaxed);
+    q.claimed.store(tail, relaxed); // claims of another boot or file: never committed
+    for (auto& claim : q.claims)
+        claim.state.store(claim_entry::unused, relaxed);
     q.head.store(std::min(head, tail), relaxed);
     q.next.store(std::clamp(q.next.load(relaxed), std::min(head, tail), tail), relaxed);
     q.head.store(repair_leases(q), relaxed);

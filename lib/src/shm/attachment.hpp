@@ -61,8 +61,10 @@ public:
     // Consumers' lock held: head <= next <= tail, and tail - head <= capacity. Otherwise the
     // segment was written by hand: sets ec to errc::segment_corrupt and problem().
     bool positions_sane(std::error_code& ec) noexcept;
-    // Producers' lock held: the producers' view of the same (tail and head).
+    // Producers' lock held: the producers' view of the same (claimed and head).
     bool room_sane(std::uint64_t tail, std::uint64_t head, std::error_code& ec) noexcept;
+    // Producers' lock held: tail <= claimed, at most a ring apart.
+    bool claims_sane(std::uint64_t tail, std::uint64_t claimed, std::error_code& ec) noexcept;
     // Records what is wrong with the segment; returns errc::segment_corrupt.
     std::error_code corrupt(std::string what) noexcept;
     // The last thing found wrong with the segment, in words ("head 96 is past tail 64").

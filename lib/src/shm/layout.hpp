@@ -1,6 +1,7 @@
-// The bytes of a conveyor segment (shm://) or durable queue file (file://).
-// docs/architecture.md, "Segment layout", draws it; bump layout_version whenever anything
-// here changes.
+// The bytes of a conveyor segment (shm://) or durable queue file (file://); a topic
+// (topic://) shares the header and the records, with a control block of its own
+// (shm/topic_layout.hpp). docs/architecture.md, "Segment layout", draws it; bump
+// layout_version whenever anything here or there changes.
 //
 // Everything here may be overwritten by any process with write access to the segment. The
 // header is checked once, at join, and copied (segment_shape): no later decision reads it
@@ -21,7 +22,8 @@
 namespace conveyor::shm::detail {
 
 inline constexpr std::uint64_t segment_magic = 0x31525945564e4f43ull; // "CONVEYR1" LE
-inline constexpr std::uint32_t layout_version = 3;
+// 4: the header says whether the segment is a queue or a topic (topic_flag).
+inline constexpr std::uint32_t layout_version = 5;
 inline constexpr std::size_t max_producers = 64;
 inline constexpr std::size_t max_consumers = 64;
 // Separate runs of leased records one consumer holds at once: consumers that take in turns
@@ -37,7 +39,11 @@ inline constexpr std::size_t record_alignment = 16;
 // segment_header::flags
 enum segment_flag : std::uint32_t {
     durable_flag = 1, // file://: records carry checksums; the sync policy applies
+    topic_flag = 2,   // topic://: a broadcast ring with a topic_control, not a queue_control
+    drop_flag = 4,    // topic:// created with slow_subscriber::drop
 };
+// Every flag this build knows; a header with others is another build's and is refused.
+inline constexpr std::uint32_t known_flags = durable_flag | topic_flag | drop_flag;
 
 // Written once by the creator before the segment is published; read-only afterwards.
 struct segment_header {
@@ -62,6 +68,8 @@ struct segment_shape {
     std::uint64_t total_size = 0;
     bool durable = false;
     std::uint32_t sync = 0;
+    bool topic = false; // topic_flag: the control block is a topic_control
+    bool drop = false;  // drop_flag: a topic whose slow subscribers lose the oldest messages
 };
 
 enum slot_state : std::uint32_t {
@@ -100,16 +108,39 @@ struct consumer_slot : participant_slot {
     lease_range ranges[max_lease_ranges];
 };
 
+// Records a producer claimed and copies into the ring after releasing the producers' lock
+// (large messages, docs/architecture.md "Large messages"): they are committed, in the order
+// of their positions, once copied.
+struct claim_entry {
+    static constexpr std::uint32_t unused = 0, copying = 1, copied = 2;
+    std::atomic<std::uint32_t> state{unused};
+    std::atomic<std::int32_t> pid{0}; // the claimer, so that a dead one's claim is voided
+    std::atomic<std::uint64_t> start_time{0};
+    std::atomic<std::uint64_t> begin{0}; // the records' positions, begin to end
+    std::atomic<std::uint64_t> end{0};
+    std::atomic<std::uint64_t> records{0}; // messages among them, for sent
+
+    conveyor::detail::process_identity identity() const noexcept {
+        return {pid.load(std::memory_order_relaxed), start_time.load(std::memory_order_relaxed)};
+    }
+};
+// Claims not yet committed, over all producers; a producer that finds none free waits.
+inline constexpr std::size_t max_claims = 64;
+
 // The shared state of the queue. Producers and consumers each have a lock of their own, so
 // a producer writes the next record while a consumer reads the last one; each side's
 // position and counters sit on a cache line of their own, away from the other side's.
 // Byte positions in the ring count up forever and never go back: head <= next <= tail, and
 // tail - head <= capacity.
 struct queue_control {
-    // Producers' side: serialises producers; guards tail, sent, and producer membership.
+    // Producers' side: serialises producers; guards tail, claimed, sent, the claims and
+    // producer membership.
     alignas(cache_line) process_lock producer_lock;
     // A record is visible once tail moves past it (the commit).
     alignas(cache_line) std::atomic<std::uint64_t> tail{0};
+    // The end of the records claimed: tail <= claimed <= head + capacity. Records between
+    // tail and claimed are being copied or wait for those before them.
+    std::atomic<std::uint64_t> claimed{0};
     std::atomic<std::uint64_t> sent{0}; // messages committed, ever
     // Consumers' side: serialises consumers; guards next, head, the counters below, consumer
     // membership and every consumer's lease ranges.
@@ -131,6 +162,7 @@ struct queue_control {
     std::atomic<std::uint64_t> repairs{0};      // takeovers from a lock holder that died, ever
     producer_slot producers[max_producers];
     consumer_slot consumers[max_consumers];
+    claim_entry claims[max_claims];      // producers' lock
     alignas(cache_line) event not_empty; // consumers sleep here
     alignas(cache_line) event not_full;  // producers sleep here
     // Durable queues: the boot and the file under which the locks and slots above were last
@@ -145,13 +177,15 @@ struct queue_control {
 struct record_header {
     std::uint32_t size;     // payload bytes
     std::uint32_t kind;     // record_kind
-    std::uint32_t checksum; // durable queues: CRC-32C of the record's position and payload
-    std::uint32_t reserved; // 0
+    std::uint32_t checksum; // durable queues: CRC-32C of the record's position and payload;
+                            // topics: the low half of the message's sequence number
+    std::uint32_t reserved; // 0; topics: the high half of the sequence number
 };
 
 enum record_kind : std::uint32_t {
     message_record = 0x4D534731, // "MSG1"
     wrap_record = 0x57524150,    // "WRAP": the rest of the ring is unused, go to 0
+    skip_record = 0x534B4950,    // "SKIP": a message whose producer died copying it
 };
 
 inline constexpr std::uint64_t record_size(std::uint64_t payload) noexcept {

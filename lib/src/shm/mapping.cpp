@@ -11,11 +11,13 @@
 #include "conveyor/shm/segment.hpp"
 #include "detail/file_owner.hpp"
 #include "shm/durable.hpp"
+#include "shm/topic_layout.hpp"
 
 #include <boost/interprocess/exceptions.hpp>
 #include <boost/interprocess/file_mapping.hpp>
 #include <boost/interprocess/mapped_region.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -41,6 +43,13 @@ constexpr std::uint64_t largest_max_message = 0xFFFF'FF00u;
 // gives up: only a name that keeps appearing and vanishing exhausts this.
 constexpr int publish_attempts = 16;
 
+// The smallest file that holds a header and a control block of either kind.
+constexpr std::uint64_t smallest_segment = std::min(data_offset(), topic_data_offset());
+
+std::uint64_t data_offset_of(bool topic) noexcept {
+    return topic ? topic_data_offset() : data_offset();
+}
+
 bool fail(std::error_code& ec, std::string& why, std::error_code cause, std::string reason) {
     ec = cause;
     why = std::move(reason);
@@ -54,6 +63,12 @@ std::error_code last_error() noexcept {
 std::error_code native_error(const bip::interprocess_exception& e) {
     const int code = e.get_native_error();
     return {code != 0 ? code : EIO, std::system_category()};
+}
+
+// "shm://orders is a topic; open it as topic://orders", and the other way round.
+std::string other_kind(const segment_location& where, bool topic) {
+    return where.uri + " is a " + (topic ? "topic" : "queue") + "; open it as " +
+           (topic ? "topic://" : "shm://") + where.file;
 }
 
 std::string not_ours(const segment_location& where, const char* detail) {
@@ -75,15 +90,26 @@ bool check_header(const segment_location& where, const void* base, std::uint64_t
             where.uri + ": segment has layout version " + std::to_string(header.layout_version) +
                 " but this build of conveyor reads version " + std::to_string(layout_version) +
                 "; remove it (conveyor-ctl rm) or use a matching build");
+    const std::uint32_t flags = header.flags;
+    shape.topic = (flags & topic_flag) != 0;
+    shape.drop = (flags & drop_flag) != 0;
+    if ((flags & ~known_flags) == 0 && !where.durable &&
+        ((where.kind == segment_kind::queue && shape.topic) ||
+         (where.kind == segment_kind::topic && !shape.topic)))
+        return fail(ec, why, errc::kind_mismatch, other_kind(where, shape.topic));
     shape.capacity = header.capacity;
     shape.max_message = header.max_message;
     shape.data_offset = header.data_offset;
     shape.total_size = header.total_size;
-    shape.durable = (header.flags & durable_flag) != 0;
+    shape.durable = (flags & durable_flag) != 0;
     shape.sync = header.sync;
     short_file = where.durable && file_size < shape.total_size && file_size >= data_offset();
+    // A topic is never durable, and only a topic drops.
+    const bool flags_agree = (flags & ~known_flags) == 0 && !(shape.topic && shape.durable) &&
+                             (shape.topic || !shape.drop);
     const bool sizes_agree =
-        (shape.total_size == file_size || short_file) && shape.data_offset == data_offset() &&
+        flags_agree && (shape.total_size == file_size || short_file) &&
+        shape.data_offset == data_offset_of(shape.topic) &&
         shape.capacity % record_alignment == 0 && shape.capacity <= max_capacity &&
         shape.data_offset + shape.capacity == shape.total_size &&
         shape.max_message <= largest_max_message &&
@@ -97,11 +123,12 @@ bool check_header(const segment_location& where, const void* base, std::uint64_t
 }
 
 void lay_out(void* base, std::uint64_t total, std::uint64_t capacity,
-             const segment_request& request, bool durable, int fd) {
-    std::memset(base, 0, data_offset());
+             const segment_request& request, const segment_location& where, int fd) {
+    const bool topic = where.kind == segment_kind::topic;
+    std::memset(base, 0, data_offset_of(topic));
     auto* header = static_cast<segment_header*>(base);
     header->layout_version = layout_version;
-    header->data_offset = static_cast<std::uint32_t>(data_offset());
+    header->data_offset = static_cast<std::uint32_t>(data_offset_of(topic));
     header->total_size = total;
     header->capacity = capacity;
     header->max_message = request.max_message;
@@ -111,10 +138,17 @@ void lay_out(void* base, std::uint64_t total, std::uint64_t capacity,
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                        std::chrono::system_clock::now().time_since_epoch())
                                        .count());
-    header->flags = durable ? std::uint32_t{durable_flag} : 0u;
+    header->flags = where.durable ? std::uint32_t{durable_flag}
+                    : topic       ? std::uint32_t{topic_flag} | (request.drop ? drop_flag : 0u)
+                                  : 0u;
     header->sync = request.sync;
-    auto* control = new (static_cast<std::byte*>(base) + control_offset()) queue_control;
-    if (durable) stamp_identity(*control, fd);
+    std::byte* control = static_cast<std::byte*>(base) + control_offset();
+    if (topic) {
+        new (control) topic_control;
+    } else {
+        auto* queue = new (control) queue_control;
+        if (where.durable) stamp_identity(*queue, fd);
+    }
     // The magic goes last: a file with it is complete. (Publication is by link(2) anyway.)
     header->magic = segment_magic;
 }
@@ -133,18 +167,21 @@ std::string creation_file(const segment_location& where) {
 } // namespace
 
 segment_location segment_location::shm(const std::string& name) {
-    return {"shm://" + name, std::string(shm_directory), name, false};
+    return {"shm://" + name, std::string(shm_directory), name, false, segment_kind::any};
 }
 
 segment_location segment_location::of(const endpoint& where) {
     if (where.kind() != scheme::file) {
         auto shm_location = shm(where.name());
         shm_location.uri = where.uri();
+        shm_location.kind =
+            where.kind() == scheme::topic ? segment_kind::topic : segment_kind::queue;
         return shm_location;
     }
     const std::string& path = where.name(); // absolute, not ending in '/'
     const auto slash = path.rfind('/');
-    return {where.uri(), slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1), true};
+    return {where.uri(), slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1), true,
+            segment_kind::queue};
 }
 
 void remove_abandoned_creations(const segment_location& where) {
@@ -232,7 +269,7 @@ std::unique_ptr<mapping> mapping::open(const segment_location& where, access mod
     if (::fstat(fd, &file) != 0) return give_up("cannot stat it");
     if (!S_ISREG(file.st_mode)) return give_up("not a regular file");
     const auto size = static_cast<std::uint64_t>(file.st_size);
-    if (size < data_offset()) return give_up("too small for a header");
+    if (size < smallest_segment) return give_up("too small for a header");
     try {
         const bip::mode_t bip_mode = writable ? bip::read_write : bip::read_only;
         segment_shape shape;
@@ -277,7 +314,7 @@ int build(const segment_location& where, const std::string& building,
           const segment_request& request, std::uint64_t capacity, std::error_code& ec,
           std::string& why) {
     const std::string path = where.directory + "/" + building;
-    const std::uint64_t total = data_offset() + capacity;
+    const std::uint64_t total = data_offset_of(where.kind == segment_kind::topic) + capacity;
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, request.mode);
     if (fd < 0) {
         const auto cause = last_error();
@@ -305,7 +342,7 @@ int build(const segment_location& where, const std::string& building,
                            where.directory + ": " + std::strerror(rc));
     try {
         auto region = map_whole(fd, bip::read_write, total);
-        lay_out(region->get_address(), total, capacity, request, where.durable, fd);
+        lay_out(region->get_address(), total, capacity, request, where, fd);
         // A durable queue is on disk before its name is: a crash leaves no named half-file.
         if (where.durable &&
             (::msync(region->get_address(), data_offset(), MS_SYNC) != 0 || ::fdatasync(fd) != 0))

@@ -22,12 +22,17 @@ class endpoint;
 
 namespace conveyor::shm::detail {
 
+// What an opener expects to find under a name: a queue (shm://, file://), a topic
+// (topic://), or either (listing and removal).
+enum class segment_kind { queue, topic, any };
+
 // Where a segment's file is.
 struct segment_location {
     std::string uri;       // as messages name it: "shm://orders", "file:///var/q/orders"
     std::string directory; // "/dev/shm", or the file's directory
     std::string file;      // the file's name in directory
     bool durable = false;  // file://
+    segment_kind kind = segment_kind::any;
 
     std::string path() const { return directory + "/" + file; }
     static segment_location of(const endpoint& where);
@@ -39,7 +44,10 @@ struct segment_request {
     std::size_t max_message;
     unsigned mode;
     std::uint32_t sync = 0; // conveyor::sync_policy, for a durable queue
+    bool drop = false;      // a topic whose slow subscribers lose the oldest messages
 };
+
+struct topic_control;
 
 class mapping {
 public:
@@ -68,8 +76,12 @@ public:
     const segment_header& header() const noexcept {
         return *static_cast<const segment_header*>(base_);
     }
+    // The control block: a queue's, or a topic's when shape().topic.
     queue_control& control() const noexcept {
         return *reinterpret_cast<queue_control*>(static_cast<std::byte*>(base_) + control_offset());
+    }
+    topic_control& topic() const noexcept {
+        return *reinterpret_cast<topic_control*>(static_cast<std::byte*>(base_) + control_offset());
     }
     std::byte* ring() const noexcept { return static_cast<std::byte*>(base_) + shape_.data_offset; }
     std::byte* base() const noexcept { return static_cast<std::byte*>(base_); }

@@ -5,6 +5,7 @@
 #include "conveyor/error.hpp"
 #include "detail/or_throw.hpp"
 #include "shm/attachment.hpp"
+#include "shm/claims.hpp"
 #include "shm/durable.hpp"
 #include "shm/leases.hpp"
 #include "shm/records.hpp"
@@ -30,6 +31,14 @@ constexpr auto publish_order = std::memory_order_release;
 
 // A batch stops growing past this many bytes, so one visit never copies without bound.
 constexpr std::size_t batch_bytes = 1u << 20;
+// Messages at least this large are copied into the ring after the producers' lock is
+// released (committed in order once copied), and out of it after the consumers' lock is
+// released (held meanwhile by a lease): the copy then costs more than the second lock visit.
+constexpr std::size_t off_lock_copy = 64u << 10;
+
+attachment::time_point attachment_forever() {
+    return attachment::time_point::max();
+}
 // How long acknowledging waits for the consumers' lock before it reports a timeout: only a
 // holder that looks alive and never lets go (a forged one) makes it wait that long.
 constexpr std::chrono::seconds ack_patience{10};
@@ -109,7 +118,7 @@ bool queue_sender::wait_for_room(std::uint64_t required, std::uint64_t tail_seen
         // head that is not where it could be (the look under the lock reports it).
         const auto head = q.head.load(acquire);
         return head > tail_seen || capacity - (tail_seen - head) >= required ||
-               q.tail.load(relaxed) != tail_seen;
+               q.claimed.load(relaxed) != tail_seen || q.tail.load(relaxed) != tail_at_claim_;
     };
     return wait_until(q.not_full, room, until, spin_, [] {});
 }
@@ -144,21 +153,44 @@ std::byte* queue_sender::place(std::size_t size) noexcept {
     return ring + offset + sizeof record;
 }
 
-std::byte* queue_sender::claim(std::size_t size, wait_duration wait, std::error_code& ec) {
+bool queue_sender::claim_available() const noexcept {
+    const auto& q = attached_->control();
+    for (const auto& c : q.claims)
+        if (c.state.load(relaxed) == detail::claim_entry::unused) return true;
+    return false;
+}
+
+std::byte* queue_sender::claim(std::size_t size, bool off_lock, wait_duration wait,
+                               std::error_code& ec) {
     auto& a = *attached_;
     auto& q = a.control();
     const deadline until(wait);
     for (;;) {
         if (!a.lock_producers(until_of(until), ec)) return nullptr;
-        committed_tail_ = pending_tail_ = q.tail.load(relaxed); // producers' lock held: ours
+        // Producers' lock held: claimed is ours to move; records go after the claimed ones.
+        committed_tail_ = pending_tail_ = q.claimed.load(relaxed);
+        tail_at_claim_ = q.tail.load(relaxed);
         cached_head_ = std::min(cached_head_, committed_tail_);
-        if (std::byte* payload = place(size)) return payload;
-        if (!a.room_sane(committed_tail_, cached_head_, ec)) {
+        if (!a.claims_sane(tail_at_claim_, committed_tail_, ec)) {
             a.unlock_producers();
             return nullptr;
         }
+        // A claim is needed to copy outside the lock, or to commit behind records still being
+        // copied; with none free, wait for a commit to free one.
+        const bool needs_claim = off_lock || tail_at_claim_ != committed_tail_;
+        if (!needs_claim || claim_available()) {
+            if (std::byte* payload = place(size)) return payload;
+            // No room by a head place() just read: is that head where it could be?
+            if (!a.room_sane(committed_tail_, cached_head_, ec)) {
+                a.unlock_producers();
+                return nullptr;
+            }
+        } else {
+            room_needed_ = ~std::uint64_t(0); // not room but a claim, freed by a commit
+        }
         a.unlock_producers();
-        if (wait == no_wait || !wait_for_room(room_needed_, pending_tail_, until)) return nullptr;
+        if (wait == no_wait || until.passed() || !wait_for_room(room_needed_, pending_tail_, until))
+            return nullptr;
     }
 }
 
@@ -202,12 +234,55 @@ void queue_sender::publish(std::uint64_t records) noexcept {
     if (durable) seal_records();
     const std::uint64_t from = committed_tail_;
     const std::uint64_t to = pending_tail_;
-    q.tail.store(to, publish_order); // the commit: visible, whole, from here on
-    q.sent.store(q.sent.load(relaxed) + records, relaxed);
-    a.unlock_producers();
-    q.not_empty.notify(static_cast<int>(std::min<std::uint64_t>(records, 1u << 20)));
+    if (q.tail.load(relaxed) == from) {
+        // Nothing claimed before these is still being copied (always so on a durable queue,
+        // whose producers copy under the lock).
+        q.tail.store(to, publish_order); // the commit: visible, whole, from here on
+        q.claimed.store(to, relaxed);
+        q.sent.store(q.sent.load(relaxed) + records, relaxed);
+        a.unlock_producers();
+        q.not_empty.notify(static_cast<int>(std::min<std::uint64_t>(records, 1u << 20)));
+    } else {
+        // Behind another producer's copy: committed, in order, once that one is.
+        detail::open_claim(q, from, to, records,
+                           detail::claim_entry::copied); // claim() saw one free
+        q.claimed.store(to, relaxed);
+        finish_claims();
+    }
     if (durable && a.shape().sync != static_cast<std::uint32_t>(sync_policy::none))
         sync_records(from, to);
+}
+
+void queue_sender::finish_claims() noexcept {
+    auto& a = *attached_;
+    auto& q = a.control();
+    std::string problem;
+    const auto committed = detail::commit_copied(q, problem);
+    a.unlock_producers();
+    if (committed != 0)
+        q.not_empty.notify(static_cast<int>(std::min<std::uint64_t>(committed, 1u << 20)));
+    q.not_full.notify_all(); // producers waiting for a claim to free, or for claimed to move
+}
+
+bool queue_sender::send_outside_lock(bytes_view message, wait_duration wait, std::error_code& ec) {
+    auto& a = *attached_;
+    auto& q = a.control();
+    std::byte* payload = claim(message.size(), true, wait, ec);
+    if (!payload) return false;
+    auto* mine = detail::open_claim(q, committed_tail_, pending_tail_, 1,
+                                    detail::claim_entry::copying); // claim() saw one free
+    const std::uint64_t begin = committed_tail_;
+    q.claimed.store(pending_tail_, relaxed);
+    a.unlock_producers();
+    // Other producers claim and copy meanwhile; a producer that dies here leaves a claim
+    // that the sweep of the dead voids (docs/architecture.md, "Large messages").
+    std::memcpy(payload, message.data(), message.size());
+    if (!a.lock_producers(attachment_forever(), ec)) return false;
+    if (mine && mine->state.load(relaxed) == detail::claim_entry::copying &&
+        mine->begin.load(relaxed) == begin)
+        mine->state.store(detail::claim_entry::copied, relaxed);
+    finish_claims();
+    return true;
 }
 
 void queue_sender::abandon_reservation() noexcept {
@@ -229,7 +304,11 @@ bool queue_sender::may_send(std::size_t size, std::error_code& ec) const noexcep
 bool queue_sender::do_send(bytes_view message, wait_duration wait, std::error_code& ec) {
     ec.clear();
     if (!may_send(message.size(), ec)) return false;
-    std::byte* place = claim(message.size(), wait, ec);
+    // A durable queue's producers copy under the lock, so that a send returns committed and
+    // on disk as its sync policy says.
+    if (message.size() >= off_lock_copy && !attached_->shape().durable)
+        return send_outside_lock(message, wait, ec);
+    std::byte* place = claim(message.size(), false, wait, ec);
     if (!place) return false;
     if (!message.empty()) std::memcpy(place, message.data(), message.size());
     publish(1);
@@ -242,19 +321,26 @@ std::size_t queue_sender::do_send_batch(std::span<const bytes_view> messages, wa
     const bool one_by_one =
         attached_->shape().durable &&
         attached_->shape().sync == static_cast<std::uint32_t>(sync_policy::always);
+    const bool durable = attached_->shape().durable;
     std::size_t sent = 0;
     while (sent < messages.size()) {
         if (!may_send(messages[sent].size(), ec)) return sent;
-        std::byte* payload = claim(messages[sent].size(), wait, ec);
+        if (messages[sent].size() >= off_lock_copy && !durable) { // large: one at a time
+            if (!send_outside_lock(messages[sent], wait, ec)) return sent;
+            ++sent;
+            continue;
+        }
+        std::byte* payload = claim(messages[sent].size(), false, wait, ec);
         if (!payload) return sent;
         std::uint64_t records = 0;
-        // As many as fit behind the first, under the one lock, then one commit.
+        // As many small ones as fit behind the first, under the one lock, then one commit.
         do {
             const auto& m = messages[sent];
             if (!m.empty()) std::memcpy(payload, m.data(), m.size());
             ++records;
             ++sent;
-        } while (!one_by_one && sent < messages.size() && messages[sent].size() <= max_message() &&
+        } while (!one_by_one && sent < messages.size() &&
+                 messages[sent].size() < std::min<std::size_t>(off_lock_copy, max_message() + 1) &&
                  (payload = place(messages[sent].size())) != nullptr);
         publish(records);
     }
@@ -272,7 +358,7 @@ std::span<std::byte> queue_sender::reserve(std::size_t size, wait_duration wait,
         return {payload, size};
     }
     if (!may_send(size, ec)) return {};
-    std::byte* payload = claim(size, wait, ec);
+    std::byte* payload = claim(size, false, wait, ec);
     if (!payload) return {};
     reserved_ = 1;
     return {payload, size};
@@ -341,14 +427,31 @@ bool queue_receiver::stream_over() const noexcept {
     // acquire: a producer's detach follows its last commit, so tail below is up to date.
     if (q.producers_live.load(acquire) != 0) return false;
     if (q.producers_attached.load(relaxed) - attached_->stream_base < min_producers_) return false;
+    if (q.claimed.load(relaxed) > q.tail.load(acquire)) return false; // still being committed
     return q.orphans.load(relaxed) == 0 && q.next.load(relaxed) >= q.tail.load(acquire);
 }
 
 bool queue_receiver::choose_source(std::error_code& ec) noexcept {
     auto& q = attached_->control();
     detail::consumer_slot* owner = nullptr;
-    if (detail::lease_range* orphan = detail::oldest_orphaned(q, owner)) {
+    detail::lease_range* orphan = detail::oldest_orphaned(q, owner);
+    if (!orphan && q.orphans.load(relaxed) != 0) {
+        // Waiters take the count's word that there is something to take.
+        ec = attached_->corrupt("the count of orphaned consumers is " +
+                                std::to_string(q.orphans.load(relaxed)) +
+                                " but no slot is orphaned");
+        return false;
+    }
+    if (orphan) {
         source_ = {detail::range_begin(*orphan), orphan->end.load(relaxed), orphan, owner};
+        // Leases lie between head and next; anything else was written by hand.
+        if (source_.begin < q.head.load(relaxed) || source_.limit > q.next.load(relaxed) ||
+            source_.begin >= source_.limit) {
+            ec = attached_->corrupt("a lease range from " + std::to_string(source_.begin) + " to " +
+                                    std::to_string(source_.limit) +
+                                    " lies outside the records taken");
+            return false;
+        }
     } else {
         // acquire: the records' bytes were written before the commit that moved tail.
         source_ = {q.next.load(relaxed), q.tail.load(acquire), nullptr, nullptr};
@@ -358,6 +461,11 @@ bool queue_receiver::choose_source(std::error_code& ec) noexcept {
     const auto& mine = attached_->own_leases();
     const auto used = mine.ranges_used.load(relaxed);
     if (used < detail::max_lease_ranges) return true;
+    if (used > detail::max_lease_ranges) {
+        ec = attached_->corrupt("this consumer's slot claims " + std::to_string(used) +
+                                " lease ranges of " + std::to_string(detail::max_lease_ranges));
+        return false;
+    }
     const auto& last = mine.ranges[used - 1];
     if (last.end.load(relaxed) == source_.begin &&
         detail::range_redelivered(last) == (source_.orphan != nullptr))
@@ -368,7 +476,15 @@ bool queue_receiver::choose_source(std::error_code& ec) noexcept {
 
 bool queue_receiver::find_record(std::uint64_t position, std::error_code& ec) noexcept {
     auto& a = *attached_;
+    const std::uint64_t from = position;
     for (;;) {
+        // Between two messages lies at most one wrap record: skipping more than a ring's
+        // worth means the ring is full of forged ones.
+        if (position - from > a.shape().capacity) {
+            ec = a.corrupt("wrap records from position " + std::to_string(from) + " to " +
+                           std::to_string(position) + " span more than the ring");
+            return false;
+        }
         const auto record = detail::read_record(a.shape(), a.ring(), position, source_.limit);
         switch (record.status) {
         case record_status::message:
@@ -388,14 +504,14 @@ bool queue_receiver::find_record(std::uint64_t position, std::error_code& ec) no
     }
 }
 
-void queue_receiver::take_until(std::uint64_t end, std::uint64_t messages) noexcept {
+void queue_receiver::take_until(std::uint64_t end, std::uint64_t messages, bool hold) noexcept {
     auto& q = attached_->control();
     auto& mine = attached_->own_leases();
     const bool redelivery = source_.orphan != nullptr;
     // Messages are leased; wrap records alone are nobody's. The lease first, then the move:
     // a consumer killed between the two leaves a lease past next, which repair cuts back
     // (docs/architecture.md, "Acknowledged delivery").
-    const bool lease = acknowledge_ && messages != 0;
+    const bool lease = (acknowledge_ || hold) && messages != 0;
     if (lease) detail::add_lease(q, mine, source_.begin, end, redelivery);
     if (redelivery) {
         detail::advance_orphaned(q, *source_.owner, *source_.orphan, end);
@@ -411,6 +527,26 @@ void queue_receiver::take_until(std::uint64_t end, std::uint64_t messages) noexc
     if (head > q.head.load(relaxed)) q.head.store(head, publish_order);
 }
 
+bool queue_receiver::copy_outside_lock() const noexcept {
+    if (claimed_.size() < off_lock_copy) return false;
+    // Without acknowledgement the lease that holds the records is this receiver's only one.
+    return acknowledge_ || attached_->own_leases().ranges_used.load(relaxed) == 0;
+}
+
+void queue_receiver::let_go_held() noexcept {
+    if (acknowledge_) return; // the caller's ack() lets go
+    auto& a = *attached_;
+    auto& q = a.control();
+    std::error_code ec;
+    // Past the patience (a forged lock holder) the lease stays, and goes back to the queue
+    // when this receiver closes: delivered again, never lost.
+    if (!a.lock_consumers(wait_clock::now() + ack_patience, ec)) return;
+    detail::drop_leases(q, a.own_leases());
+    const auto head = detail::oldest_needed(q);
+    if (head > q.head.load(relaxed)) q.head.store(head, publish_order);
+    finish_take();
+}
+
 void queue_receiver::finish_take() noexcept {
     attached_->unlock_consumers();
     attached_->control().not_full.notify_all();
@@ -423,23 +559,28 @@ void queue_receiver::sweep_dead_consumers() noexcept {
     a.unlock_consumers();
 }
 
-bool queue_receiver::wait_for_data(const deadline& until) {
+bool queue_receiver::data_visible() const noexcept {
+    const auto& q = attached_->control();
+    return q.tail.load(acquire) > q.next.load(relaxed) || q.orphans.load(relaxed) != 0 ||
+           stream_over();
+}
+
+void queue_receiver::sweep_dead_peers() noexcept {
     auto& a = *attached_;
-    auto& q = a.control();
-    auto ready = [&] {
-        return q.tail.load(acquire) > q.next.load(relaxed) || q.orphans.load(relaxed) != 0 ||
-               stream_over();
-    };
-    return wait_until(q.not_empty, ready, until, spin_, [this, &a] {
-        // Not a blocking lock: a producer holding a reservation keeps it until its commit,
-        // and this consumer's timeout must not wait for that. A producer that died holding
-        // it is found out by try_lock, so the sweep is only ever put off.
-        if (a.try_lock_producers()) {
-            a.reap_dead_producers(); // producers that died without a word count as closed
-            a.unlock_producers();
-        }
-        sweep_dead_consumers(); // the leases of consumers that died are delivered again
-    });
+    // Not a blocking lock: a producer holding a reservation keeps it until its commit, and
+    // this consumer's timeout must not wait for that. A producer that died holding it is
+    // found out by try_lock, so the sweep is only ever put off.
+    if (a.try_lock_producers()) {
+        a.reap_dead_producers(); // producers that died without a word count as closed
+        a.unlock_producers();
+    }
+    sweep_dead_consumers(); // the leases of consumers that died are delivered again
+}
+
+bool queue_receiver::wait_for_data(const deadline& until) {
+    return wait_until(
+        attached_->control().not_empty, [this] { return data_visible(); }, until, spin_,
+        [this] { sweep_dead_peers(); });
 }
 
 receive_status queue_receiver::claim(wait_duration wait, std::error_code& ec) {
@@ -466,7 +607,10 @@ receive_status queue_receiver::claim(wait_duration wait, std::error_code& ec) {
         a.unlock_consumers();
         if (ec) return receive_status::empty;
         if (stream_over()) return receive_status::end_of_stream;
-        if (wait == no_wait || !wait_for_data(until)) return receive_status::empty;
+        // The deadline is looked at here too: a condition that says "ready" and a claim that
+        // finds nothing (a segment written by hand) must not spin past it.
+        if (wait == no_wait || until.passed() || !wait_for_data(until))
+            return receive_status::empty;
     }
 }
 
@@ -476,8 +620,16 @@ receive_status queue_receiver::do_receive(std::vector<std::byte>& message, wait_
     release();
     const auto status = claim(wait, ec);
     if (status != receive_status::message) return status;
-    message.assign(claimed_.begin(), claimed_.end());
     set_redelivered(source_.orphan != nullptr);
+    if (copy_outside_lock()) {
+        const auto payload = claimed_;
+        take_until(claimed_next_, 1, true);
+        attached_->unlock_consumers();
+        message.assign(payload.begin(), payload.end());
+        let_go_held();
+        return status;
+    }
+    message.assign(claimed_.begin(), claimed_.end());
     take_until(claimed_next_, 1);
     finish_take();
     return status;
@@ -489,21 +641,42 @@ receive_status queue_receiver::do_receive_batch(message_batch& batch, std::size_
     const auto status = claim(wait, ec);
     if (status != receive_status::message) return status;
     const bool redelivery = source_.orphan != nullptr;
+    // Large messages are held by a lease and copied after the lock is released, so that
+    // other consumers copy theirs meanwhile; small ones are copied under it.
+    const bool outside = copy_outside_lock();
+    held_.clear();
     std::uint64_t taken = 0;
+    std::uint64_t bytes = 0;
     std::uint64_t end = claimed_next_;
     do {
-        auto room = batch.append(claimed_.size());
-        std::memcpy(room.data(), claimed_.data(), claimed_.size());
-        if (redelivery) batch.mark_redelivered();
+        if (outside) {
+            held_.push_back(claimed_);
+        } else {
+            auto room = batch.append(claimed_.size());
+            // An empty message has no bytes to copy (and data() may be null).
+            if (!claimed_.empty()) std::memcpy(room.data(), claimed_.data(), claimed_.size());
+            if (redelivery) batch.mark_redelivered();
+        }
+        bytes += claimed_.size();
         ++taken;
         end = claimed_next_;
         if (!redelivery && end >= source_.limit) // past the tail seen: look again
             source_.limit = attached_->control().tail.load(acquire);
-    } while (taken < max && batch.bytes() < batch_bytes && find_record(end, ec));
-    // One step takes the whole batch: a consumer that dies before it has taken none.
-    take_until(end, taken);
-    finish_take();
+    } while (taken < max && bytes < batch_bytes && find_record(end, ec));
     ec.clear(); // a malformed record after the batch is reported by the next call
+    // One step takes the whole batch: a consumer that dies before it has taken none.
+    take_until(end, taken, outside);
+    if (!outside) {
+        finish_take();
+        return receive_status::message;
+    }
+    attached_->unlock_consumers();
+    for (const auto payload : held_) {
+        auto room = batch.append(payload.size());
+        std::memcpy(room.data(), payload.data(), payload.size());
+        if (redelivery) batch.mark_redelivered();
+    }
+    let_go_held();
     return receive_status::message;
 }
 

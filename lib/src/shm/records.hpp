@@ -13,7 +13,8 @@ namespace conveyor::shm::detail {
 
 enum class record_status {
     message,   // a whole message record
-    wrap,      // the rest of the ring is unused; the next record is at offset 0
+    wrap,      // nothing to deliver here: the rest of the ring is unused (the next record is
+               // at offset 0), or a skip record (a message whose producer died copying it)
     none,      // no record: position is at the limit
     malformed, // bytes no conveyor process wrote there
 };
@@ -23,6 +24,7 @@ struct record_at {
     std::uint64_t next = 0;             // the position after it
     std::span<const std::byte> payload; // a message's bytes, in the ring
     std::uint32_t checksum = 0;         // as stored
+    std::uint64_t sequence = 0;         // a topic's record: its message's sequence number
 };
 
 // The record at position, which must end at or before limit (the committed tail).
@@ -34,15 +36,22 @@ inline record_at read_record(const segment_shape& shape, const std::byte* ring,
     std::memcpy(&header, ring + offset, sizeof header); // fits: records are aligned, see layout
     record_at at;
     at.checksum = header.checksum;
+    at.sequence = header.checksum | std::uint64_t(header.reserved) << 32;
     if (header.kind == wrap_record) {
         at.next = position + (shape.capacity - offset);
         at.status = at.next <= limit ? record_status::wrap : record_status::malformed;
         return at;
     }
     const std::uint64_t size = record_size(header.size);
-    if (header.kind != message_record || header.size > shape.max_message ||
-        offset + size > shape.capacity || position + size > limit) {
+    const bool known = header.kind == message_record || header.kind == skip_record;
+    if (!known || header.size > shape.max_message || offset + size > shape.capacity ||
+        position + size > limit) {
         at.status = record_status::malformed;
+        return at;
+    }
+    if (header.kind == skip_record) {
+        at.next = position + size;
+        at.status = record_status::wrap;
         return at;
     }
     at.status = record_status::message;
@@ -57,7 +66,7 @@ inline std::string describe_malformed(const segment_shape& shape, const std::byt
     record_header header;
     std::memcpy(&header, ring + position % shape.capacity, sizeof header);
     const std::string at = "the record at position " + std::to_string(position);
-    if (header.kind != message_record && header.kind != wrap_record)
+    if (header.kind != message_record && header.kind != wrap_record && header.kind != skip_record)
         return at + " has an unknown kind";
     if (header.kind == message_record && header.size > shape.max_message)
         return at + " claims " + std::to_string(header.size) + " bytes, more than the " +

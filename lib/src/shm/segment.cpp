@@ -6,6 +6,7 @@
 #include "detail/file_owner.hpp"
 #include "detail/process_liveness.hpp"
 #include "shm/mapping.hpp"
+#include "shm/topic_layout.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -33,6 +34,43 @@ template <class Slot> unsigned count_in(const Slot& slots, detail::slot_state st
     return n;
 }
 
+// A topic: its publishers are its producers, its subscribers its consumers.
+segment_info describe_topic(segment_info info, const detail::mapping& map) {
+    const auto& t = map.topic();
+    info.topic = true;
+    info.drop = map.shape().drop;
+    const auto tail = t.tail.load(relaxed);
+    info.sent = t.sent.load(relaxed);
+    info.received = t.departed_received.load(relaxed);
+    std::uint64_t slowest_sequence = info.sent;
+    std::uint64_t slowest_cursor = tail;
+    for (const auto& slot : t.subscribers) {
+        if (slot.state.load(relaxed) != detail::live_slot) continue;
+        const auto received = slot.received.load(relaxed);
+        info.received += received; // a dead one's deliveries happened all the same
+        if (!conveyor::detail::is_alive(slot.identity())) continue;
+        subscriber_info s;
+        s.pid = slot.pid.load(relaxed);
+        const auto sequence = slot.sequence.load(relaxed);
+        const auto cursor = slot.cursor.load(relaxed);
+        // As they are, forged ones included: a listing shows, it never follows them.
+        s.behind_messages = info.sent > sequence ? info.sent - sequence : 0;
+        s.behind_bytes = tail > cursor ? tail - cursor : 0;
+        s.received = received;
+        s.dropped = slot.dropped.load(relaxed);
+        slowest_sequence = std::min(slowest_sequence, sequence);
+        slowest_cursor = std::min(slowest_cursor, cursor);
+        info.subscribers.push_back(s);
+    }
+    info.depth_messages = info.sent - slowest_sequence;
+    info.depth_bytes = tail - slowest_cursor;
+    info.producers = count_alive(t.producers);
+    info.paused_producers = count_in(t.producers, detail::paused_slot);
+    info.consumers = static_cast<unsigned>(info.subscribers.size());
+    info.repairs = t.repairs.load(relaxed);
+    return info;
+}
+
 segment_info describe(const std::string& name, const detail::mapping& map) {
     const auto& h = map.header();
     const auto& q = map.control();
@@ -41,6 +79,8 @@ segment_info describe(const std::string& name, const detail::mapping& map) {
     info.capacity = map.shape().capacity;
     info.max_message = map.shape().max_message;
     info.creator_pid = h.creator_pid;
+    info.layout_version = h.layout_version;
+    if (map.shape().topic) return describe_topic(std::move(info), map);
     // Positions as they are, forged ones included: a listing shows, it never follows them.
     const auto head = q.head.load(relaxed);
     const auto next = q.next.load(relaxed);
@@ -57,7 +97,6 @@ segment_info describe(const std::string& name, const detail::mapping& map) {
     info.consumers = count_alive(q.consumers);
     info.orphaned_consumers = count_in(q.consumers, detail::orphaned_slot);
     info.repairs = q.repairs.load(relaxed);
-    info.layout_version = h.layout_version;
     return info;
 }
 
@@ -81,7 +120,10 @@ void add_file_facts(segment_info& info, const struct stat& st) {
 // control block, then a ring of whole records with room for two.
 bool could_be_segment(const struct stat& st) {
     const auto size = static_cast<std::uint64_t>(st.st_size);
-    return S_ISREG(st.st_mode) && size >= detail::data_offset() + detail::min_capacity(0) &&
+    // A topic's control block is smaller than a queue's; both end on a record boundary.
+    const auto smallest =
+        std::min<std::uint64_t>(detail::data_offset(), detail::topic_data_offset());
+    return S_ISREG(st.st_mode) && size >= smallest + detail::min_capacity(0) &&
            (size - detail::data_offset()) % detail::record_alignment == 0;
 }
 
@@ -166,8 +208,7 @@ namespace {
 // Unlinks name if conveyor made it (any layout version); why says what went wrong. Whatever
 // becomes of name, the files of its creators that died mid-way go: only rm and the next
 // opener of name look for them.
-void remove_ours(const std::string& name, std::error_code& ec, std::string& why) {
-    const auto where = detail::segment_location::shm(name);
+void remove_ours(const detail::segment_location& where, std::error_code& ec, std::string& why) {
     detail::remove_abandoned_creations(where);
     auto map = detail::mapping::open(where, detail::mapping::access::read_only, ec, why);
     // Another user's segment that this one may not read: what stops the removal is whose
@@ -194,13 +235,25 @@ void remove_ours(const std::string& name, std::error_code& ec, std::string& why)
 
 void remove_segment(std::string_view name, std::error_code& ec) {
     std::string why;
-    remove_ours(std::string(name), ec, why);
+    remove_ours(detail::segment_location::shm(std::string(name)), ec, why);
 }
 
 void remove_segment(std::string_view name) {
     std::error_code ec;
     std::string why;
-    remove_ours(std::string(name), ec, why);
+    remove_ours(detail::segment_location::shm(std::string(name)), ec, why);
+    if (ec) throw error(ec, why);
+}
+
+void remove_segment(const endpoint& where, std::error_code& ec) {
+    std::string why;
+    remove_ours(detail::segment_location::of(where), ec, why);
+}
+
+void remove_segment(const endpoint& where) {
+    std::error_code ec;
+    std::string why;
+    remove_ours(detail::segment_location::of(where), ec, why);
     if (ec) throw error(ec, why);
 }
 

@@ -17,6 +17,7 @@ namespace detail {
 class attachment;
 struct lease_range;
 struct consumer_slot;
+struct wait_hooks;
 // What a waiter has learnt about polling before it sleeps (lib/src/shm/wait.hpp).
 struct spin_state {
     wait_duration window{-1}; // negative until the first wait
@@ -59,6 +60,9 @@ public:
     const endpoint& where() const noexcept override;
     std::string failure_detail(std::error_code ec) const override;
 
+    // For the async calls (conveyor/shm/async.hpp).
+    detail::wait_hooks hooks_for_async() noexcept;
+
 protected:
     bool do_send(bytes_view message, wait_duration wait, std::error_code& ec) override;
     std::size_t do_send_batch(std::span<const bytes_view> messages, wait_duration wait,
@@ -69,9 +73,15 @@ private:
     explicit queue_sender(std::unique_ptr<detail::attachment> attached);
     // Checks that a message of size bytes may be sent now; sets ec if not.
     bool may_send(std::size_t size, std::error_code& ec) const noexcept;
-    // Takes the producers' lock and waits for room for a record of size bytes; returns
+    // Takes the producers' lock and waits for room for a record of size bytes (and a free
+    // claim where one is needed: off_lock, to copy it after releasing the lock); returns
     // where its payload goes or nullptr (lock not held).
-    std::byte* claim(std::size_t size, wait_duration wait, std::error_code& ec);
+    std::byte* claim(std::size_t size, bool off_lock, wait_duration wait, std::error_code& ec);
+    bool claim_available() const noexcept;
+    // A large message: claimed under the lock, copied outside it, committed in order.
+    bool send_outside_lock(bytes_view message, wait_duration wait, std::error_code& ec);
+    // Producers' lock held: commits what can be, releases the lock, wakes whom it concerns.
+    void finish_claims() noexcept;
     // Producers' lock held: room for one more record past pending_tail_, or nullptr.
     std::byte* place(std::size_t size) noexcept;
     bool wait_for_room(std::uint64_t required, std::uint64_t tail_seen, const deadline& until);
@@ -84,7 +94,8 @@ private:
 
     std::unique_ptr<detail::attachment> attached_;
     std::uint64_t cached_head_ = 0;    // a head seen earlier: free space is at least this much
-    std::uint64_t committed_tail_ = 0; // tail when the lock was taken
+    std::uint64_t committed_tail_ = 0; // claimed when the lock was taken: these records' start
+    std::uint64_t tail_at_claim_ = 0;  // tail when the lock was taken
     std::uint64_t pending_tail_ = 0;   // tail after the claimed record, until published
     std::uint64_t room_needed_ = 0;    // bytes the last place() that failed needed
     std::uint64_t reserved_ = 0;       // records awaiting commit(); producers' lock held if any
@@ -124,6 +135,9 @@ public:
     const endpoint& where() const noexcept override;
     std::string failure_detail(std::error_code ec) const override;
 
+    // For the async calls (conveyor/shm/async.hpp).
+    detail::wait_hooks hooks_for_async() noexcept;
+
 protected:
     receive_status do_receive(std::vector<std::byte>& message, wait_duration wait,
                               std::error_code& ec) override;
@@ -152,10 +166,19 @@ private:
     // describes it in claimed_; false when there is none. Sets ec on a malformed record.
     bool find_record(std::uint64_t position, std::error_code& ec) noexcept;
     // Consumers' lock held: takes the records of the source up to end (messages of them).
-    void take_until(std::uint64_t end, std::uint64_t messages) noexcept;
+    // hold: lease them even without acknowledgement, to copy them after the lock is
+    // released; let_go_held() ends that lease.
+    void take_until(std::uint64_t end, std::uint64_t messages, bool hold = false) noexcept;
+    // Whether the claimed message is copied outside the lock (large ones).
+    bool copy_outside_lock() const noexcept;
+    void let_go_held() noexcept;
     // Releases the consumers' lock after a take, and wakes producers.
     void finish_take() noexcept;
     bool wait_for_data(const deadline& until);
+    // Without the lock: a message, an orphan's leases or the end looks there.
+    bool data_visible() const noexcept;
+    // Between sleeps: producers that died count as closed, dead consumers' leases return.
+    void sweep_dead_peers() noexcept;
     bool stream_over() const noexcept;
     void sweep_dead_consumers() noexcept;
 
@@ -166,6 +189,7 @@ private:
     std::uint64_t claimed_next_ = 0; // the position after the claimed record
     bytes_view claimed_;             // the claimed record's payload, in the ring
     std::uint64_t viewing_ = 0;      // messages lent; consumers' lock held if any
+    std::vector<bytes_view> held_;   // a batch's large messages, copied after the lock
     std::chrono::steady_clock::time_point last_sweep_{};
     detail::spin_state spin_;
 };
