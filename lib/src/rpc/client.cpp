@@ -8,19 +8,6 @@
 #include <cstdio>
 
 namespace conveyor::rpc {
-namespace {
-
-// now + timeout, saturating: forever (or any timeout past the clock's range) never expires.
-detail::time_point deadline_after(wait_duration timeout) {
-    const auto now = detail::clock::now();
-    if (timeout <= wait_duration::zero()) return now;
-    const auto room = std::chrono::duration_cast<wait_duration>(detail::time_point::max() - now);
-    if (timeout >= room) return detail::time_point::max();
-    return now + std::chrono::duration_cast<detail::clock::duration>(timeout);
-}
-
-} // namespace
-
 std::string describe(const call_target& target) {
     char text[128];
     std::snprintf(text, sizeof text, "procedure %u of program 0x%x version %u", target.procedure,
@@ -44,7 +31,7 @@ const address& client::where() const noexcept {
 
 void client::call_raw(const call_target& target, bytes_view args, wait_duration timeout,
                       detail::reply_message& reply, std::error_code& ec, std::string* why) {
-    engine_->call(target, args, deadline_after(timeout), reply, ec, why);
+    engine_->call(target, args, timeout, reply, ec, why);
 }
 
 void client::call_raw(const call_target& target, bytes_view args, wait_duration timeout,
@@ -57,7 +44,7 @@ void client::call_raw(const call_target& target, bytes_view args, wait_duration 
 
 void client::start_call(const call_target& target, std::vector<std::byte>&& args,
                         wait_duration timeout, detail::raw_completion&& completion) {
-    engine_->start(target, args, deadline_after(timeout), std::move(completion));
+    engine_->start(target, args, timeout, std::move(completion));
 }
 
 std::string client::describe_bad_results(const call_target& target, const char* cause) const {

@@ -73,10 +73,18 @@ void read_reply(reply_message& reply, std::error_code& ec, std::string& why) {
 // "no reply within 0.25 s": the timeout the call was given.
 template <class Pending> std::string no_reply(const Pending& p) {
     char text[64];
-    // To the millisecond: the call started a moment after its deadline was set.
-    const auto ms = std::chrono::round<std::chrono::milliseconds>(p.deadline - p.started);
-    std::snprintf(text, sizeof text, "no reply within %.3g s", double(ms.count()) / 1000);
+    std::snprintf(text, sizeof text, "no reply within %.3g s",
+                  std::chrono::duration<double>(p.timeout).count());
     return text;
+}
+
+// now + timeout, saturating: forever (or any timeout past the clock's range) never expires.
+time_point deadline_after(wait_duration timeout) {
+    const auto now = clock::now();
+    if (timeout <= wait_duration::zero()) return now;
+    const auto room = std::chrono::duration_cast<wait_duration>(time_point::max() - now);
+    if (timeout >= room) return time_point::max();
+    return now + std::chrono::duration_cast<clock::duration>(timeout);
 }
 
 } // namespace
@@ -111,10 +119,10 @@ engine::~engine() {
 }
 
 engine::pending_ptr engine::make_call(const call_target& target, bytes_view args,
-                                      time_point deadline) {
+                                      wait_duration timeout, time_point deadline) {
     auto p = std::make_shared<pending>();
     p->xid = next_xid();
-    p->started = clock::now();
+    p->timeout = timeout;
     p->deadline = deadline;
     call_header header;
     header.xid = p->xid;
@@ -183,16 +191,17 @@ std::shared_ptr<wire> engine::connect(time_point deadline, std::error_code& ec, 
     return nullptr;
 }
 
-void engine::call(const call_target& target, bytes_view args, time_point deadline,
+void engine::call(const call_target& target, bytes_view args, wait_duration timeout,
                   reply_message& reply, std::error_code& ec, std::string* why) {
     ec.clear();
+    const auto deadline = deadline_after(timeout);
     std::string cause;
     const auto w = connection(deadline, ec, cause);
     if (!w) {
         if (why) *why = where_.uri + ": " + describe(target) + ": " + cause;
         return;
     }
-    const auto p = make_call(target, args, deadline);
+    const auto p = make_call(target, args, timeout, deadline);
     std::unique_lock lock(mutex_);
     send_call(lock, p, w, true);
     wait_for(lock, p);
@@ -334,9 +343,9 @@ void engine::retransmit_if_due(std::unique_lock<std::mutex>& lock, const pending
 
 // ---- asynchronous calls ----
 
-void engine::start(const call_target& target, bytes_view args, time_point deadline,
+void engine::start(const call_target& target, bytes_view args, wait_duration timeout,
                    raw_completion&& completion) {
-    const auto p = make_call(target, args, deadline);
+    const auto p = make_call(target, args, timeout, deadline_after(timeout));
     p->completion.emplace(std::move(completion));
     std::unique_lock lock(mutex_);
     if (!reply_thread_.joinable() && !stopping_)

@@ -48,9 +48,10 @@ public:
     engine(address where, client_options options);
     ~engine();
 
-    void call(const call_target& target, bytes_view args, time_point deadline, reply_message& reply,
-              std::error_code& ec, std::string* why);
-    void start(const call_target& target, bytes_view args, time_point deadline,
+    // Each call ends by now + timeout at the latest (a timeout of 0 or less: at once).
+    void call(const call_target& target, bytes_view args, wait_duration timeout,
+              reply_message& reply, std::error_code& ec, std::string* why);
+    void start(const call_target& target, bytes_view args, wait_duration timeout,
                raw_completion&& completion);
     // Fails every call in flight with operation_canceled and ends the reply thread.
     void shut_down();
@@ -60,7 +61,7 @@ public:
 private:
     struct pending {
         std::uint32_t xid = 0;
-        time_point started; // for messages: the deadline is this plus the timeout
+        wait_duration timeout; // as the caller gave it, for messages
         time_point deadline;
         std::shared_ptr<wire> on;       // the connection it went out on; null while unsent
         std::vector<std::byte> request; // the whole message, for retransmission
@@ -77,7 +78,8 @@ private:
     };
     using pending_ptr = std::shared_ptr<pending>;
 
-    pending_ptr make_call(const call_target& target, bytes_view args, time_point deadline);
+    pending_ptr make_call(const call_target& target, bytes_view args, wait_duration timeout,
+                          time_point deadline);
     // The connection, made if there is none; mutex_ not held.
     std::shared_ptr<wire> connection(time_point deadline, std::error_code& ec, std::string& why);
     std::shared_ptr<wire> connect(time_point deadline, std::error_code& ec, std::string& why);
