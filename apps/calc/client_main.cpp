@@ -25,8 +25,10 @@ using namespace conveyor;
 namespace {
 
 constexpr const char* app = "conveyor-calc";
-// The default --timeout, libtirpc's own default for a call.
+// The default --timeout, libtirpc's own default for a call; below a millisecond no call
+// could be answered, and a deadline of 0 would only ever time out.
 constexpr double default_timeout_s = 25;
+constexpr cli::decimal_bounds timeout_bounds{0.001, cli::max_seconds};
 // bench: an ECHO within the 1 MiB record servers take by default, and at most this many
 // calls at a time (a client's calls are matched by xid, but beyond this it is a typo).
 constexpr cli::whole_bounds size_bounds{0, 1'000'000};
@@ -72,8 +74,9 @@ int main(int argc, char** argv) try {
     std::string in_flight_text = "1";
     visible.add_options()("help,h", "show this help")(
         "timeout", po::value(&timeout_text)->value_name("SECONDS"),
-        "seconds each call may take (default 25)")("auth", po::value(&auth)->default_value("none"),
-                                                   "credentials: none or sys (AUTH_SYS)")(
+        ("seconds each call may take (default 25; " + cli::bounds_help(timeout_bounds) + ")")
+            .c_str())("auth", po::value(&auth)->default_value("none"),
+                      "credentials: none or sys (AUTH_SYS)")(
         "calls", po::value(&calls_text)->value_name("N"),
         ("bench: calls to make (default 10000; " + cli::bounds_help(calls_bounds) + ")").c_str())(
         "size", po::value(&size_text)->value_name("BYTES"),
@@ -101,8 +104,9 @@ int main(int argc, char** argv) try {
     const auto words =
         vm.count("words") ? vm["words"].as<std::vector<std::string>>() : std::vector<std::string>{};
     if (words.size() < 2) throw cli::usage_error("expected ENDPOINT COMMAND [ARGUMENTS]");
-    const double timeout_s =
-        timeout_text.empty() ? default_timeout_s : cli::parse_seconds("timeout", timeout_text);
+    const double timeout_s = vm.count("timeout")
+                                 ? cli::parse_seconds("timeout", timeout_text, timeout_bounds)
+                                 : default_timeout_s;
     const auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::duration<double>(timeout_s));
     if (auth != "none" && auth != "sys")
@@ -172,4 +176,7 @@ int main(int argc, char** argv) try {
 } catch (const error& e) {
     std::cerr << std::string(app) + ": " + e.what() + '\n';
     return exit_code_for(e.code());
+} catch (const std::exception& e) {
+    std::cerr << std::string(app) + ": " + e.what() + '\n';
+    return cli::exit_failure;
 }

@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <csignal>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -37,15 +36,6 @@ struct started_rpcbind {
         child->wait(std::chrono::seconds(10));
     }
 };
-
-// Whether pid has exited, reaped or not (a zombie's state in /proc is 'Z').
-bool has_exited(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text;
-    if (!std::getline(stat, text)) return true;
-    const auto close = text.rfind(')');
-    return close == std::string::npos || text.substr(close + 2, 1) == "Z";
-}
 
 } // namespace
 
@@ -99,7 +89,7 @@ server_process::server_process(const std::string& program, const std::vector<std
     : child_(std::make_unique<child_process>(program, args)) {
     const bool ready = eventually([&] {
         lines_ = lines_of(child_->out());
-        return lines_.size() >= lines || has_exited(child_->pid());
+        return lines_.size() >= lines || child_->has_ended();
     });
     BOOST_REQUIRE_MESSAGE(ready && lines_.size() >= lines,
                           program << " did not say it serves; stderr: " << child_->err());
