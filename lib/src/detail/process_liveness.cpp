@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 namespace conveyor::detail {
@@ -90,30 +91,41 @@ std::uint64_t packed_identity(const process_identity& process) noexcept {
     return (process.start_time << 32) | (static_cast<std::uint32_t>(process.pid) & low_half);
 }
 
+namespace {
+
+// This process's identity, read from /proc once. getpid() is a system call (glibc stopped
+// caching it), and the process lock asks for the identity on every take: a forked child
+// learns that it is someone else from the fork handler below instead.
+struct cached_self {
+    // relaxed: racing threads compute the same values; the pid, which says the entry is
+    // filled, is stored last.
+    std::atomic<pid_t> pid{0};
+    std::atomic<std::uint64_t> start_time{0};
+};
+cached_self self_cache;
+
+void forget_self_in_child() noexcept {
+    self_cache.pid.store(0, std::memory_order_relaxed);
+}
+
+} // namespace
+
 process_identity self_identity_cached() noexcept {
-    // relaxed: racing threads compute the same values; the start time is stored first and
-    // the pid, which says whose it is, last.
-    static std::atomic<pid_t> cached_pid{0};
-    static std::atomic<std::uint64_t> cached_start{0};
-    const pid_t pid = ::getpid();
-    if (cached_pid.load(std::memory_order_acquire) != pid) {
-        const auto me = self_identity();
-        cached_start.store(me.start_time, std::memory_order_relaxed);
-        cached_pid.store(pid, std::memory_order_release);
-        return me;
-    }
-    return {pid, cached_start.load(std::memory_order_relaxed)};
+    const pid_t pid = self_cache.pid.load(std::memory_order_acquire);
+    if (pid != 0) return {pid, self_cache.start_time.load(std::memory_order_relaxed)};
+    // Registered before the first identity is cached, so that no fork after it keeps a stale
+    // one. A child made by a raw clone() skips fork handlers: it must exec before using
+    // conveyor (posix_spawn and vfork children do).
+    [[maybe_unused]] static const int registered =
+        ::pthread_atfork(nullptr, nullptr, forget_self_in_child);
+    const auto me = self_identity();
+    self_cache.start_time.store(me.start_time, std::memory_order_relaxed);
+    self_cache.pid.store(me.pid, std::memory_order_release);
+    return me;
 }
 
 std::uint64_t packed_self() noexcept {
-    // relaxed: a word computed twice by racing threads is the same word.
-    static std::atomic<std::uint64_t> cached{0};
-    std::uint64_t word = cached.load(std::memory_order_relaxed);
-    if (static_cast<pid_t>(word & low_half) != ::getpid()) { // first call, or a forked child
-        word = packed_identity(self_identity());
-        cached.store(word, std::memory_order_relaxed);
-    }
-    return word;
+    return packed_identity(self_identity_cached());
 }
 
 bool is_alive_packed(std::uint64_t word) noexcept {

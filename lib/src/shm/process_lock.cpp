@@ -49,8 +49,11 @@ bool process_lock::try_lock(acquired& how) noexcept {
 process_lock::acquired process_lock::lock(clock::time_point until) noexcept {
     const std::uint64_t me = conveyor::detail::packed_self();
     for (int poll = 0, pauses = 1; poll < lock_polls; ++poll) {
+        // Looks before it swaps: a compare-and-swap takes the line from the holder even when
+        // it fails, and the holder needs it back to unlock.
         std::uint64_t seen = 0;
-        if (holder.compare_exchange_weak(seen, me, std::memory_order_acquire))
+        if (holder.load(std::memory_order_relaxed) == 0 &&
+            holder.compare_exchange_weak(seen, me, std::memory_order_acquire))
             return acquired::clean;
         for (int i = 0; i < pauses; ++i)
             pause();

@@ -165,6 +165,9 @@ private:
     // Consumers' lock held: moves past wrap records to the next message from position and
     // describes it in claimed_; false when there is none. Sets ec on a malformed record.
     bool find_record(std::uint64_t position, std::error_code& ec) noexcept;
+    // find_record's look past a record that is not a message: wraps, skips, the end, or
+    // a malformed one.
+    bool find_record_after(std::uint64_t position, std::error_code& ec) noexcept;
     // Consumers' lock held: takes the records of the source up to end (messages of them).
     // hold: lease them even without acknowledgement, to copy them after the lock is
     // released; let_go_held() ends that lease.
