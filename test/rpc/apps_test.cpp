@@ -6,6 +6,7 @@
 
 #include <conveyor/rpc/async_call.hpp>
 #include <conveyor/rpc/client.hpp>
+#include <conveyor/shm/segment.hpp>
 
 #include <boost/asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
@@ -181,6 +182,26 @@ BOOST_AUTO_TEST_CASE(a_server_killed_mid_call_fails_the_call_and_its_successor_s
             BOOST_TEST(server->process().wait() == 0);
         }
     }
+}
+
+// A client killed while the server holds its call (a SLEEP of a minute, seen taken off the
+// server's queue) does not wedge the server: the next client is served at once.
+BOOST_AUTO_TEST_CASE(a_client_killed_mid_call_over_shm_leaves_the_server_serving) {
+    const auto name = test::scratch_rpc_name("dead-client");
+    test::served_calc served({"shm://" + name});
+    const auto taken_before = shm::inspect_segment(name).received;
+    test::child_process dying(CONVEYOR_CALC,
+                              {"shm://" + name, "sleep", "60000", "--timeout", "120"});
+    BOOST_REQUIRE(test::eventually(
+        [&] { return shm::inspect_segment(name).received > taken_before || dying.has_ended(); }));
+    BOOST_REQUIRE_MESSAGE(!dying.has_ended(), "the client ended early: " << dying.err());
+    dying.signal(SIGKILL);
+    BOOST_TEST(dying.wait() == 128 + SIGKILL);
+
+    rpc::client c("shm://" + name);
+    c.call(calc::sleep, 1u, 10s);
+    BOOST_TEST(c.call(calc::count, 10s) == 1u);
+    BOOST_TEST(c.call(calc::add, {2, 3}, 10s) == 5);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
