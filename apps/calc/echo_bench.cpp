@@ -47,8 +47,9 @@ void run_in_flight(conveyor::rpc::client& c, const conveyor::rpc::procedure_at<d
     std::vector<data> sent(in_flight);
 
     // Each completion (on the client's reply thread) checks its reply and starts the next.
-    std::function<void(std::size_t)> start = [&](std::size_t lane) {
-        const std::uint64_t i = started++;
+    // Call numbers are claimed under the mutex (started), so that no two lanes take the
+    // last one; a lane's own payload (sent[lane]) is touched only by its chain of calls.
+    std::function<void(std::size_t, std::uint64_t)> start = [&](std::size_t lane, std::uint64_t i) {
         sent[lane] = payload(i, size);
         const auto began = clock::now();
         conveyor::rpc::async_call(
@@ -67,8 +68,9 @@ void run_in_flight(conveyor::rpc::client& c, const conveyor::rpc::procedure_at<d
                 rtt_us.push_back(std::chrono::duration<double, std::micro>(took).count());
                 ++finished;
                 if (!failure && started < calls) {
+                    const std::uint64_t next = started++;
                     lock.unlock();
-                    start(lane);
+                    start(lane, next);
                     return;
                 }
                 all_done.notify_one();
@@ -77,8 +79,9 @@ void run_in_flight(conveyor::rpc::client& c, const conveyor::rpc::procedure_at<d
     {
         std::unique_lock lock(mutex);
         for (std::size_t lane = 0; lane < in_flight && started < calls; ++lane) {
+            const std::uint64_t i = started++;
             lock.unlock();
-            start(lane);
+            start(lane, i);
             lock.lock();
         }
         all_done.wait(lock, [&] { return finished == started && (failure || started == calls); });
