@@ -2,6 +2,7 @@
 // the behaviour the caller asks of it. Every transport reads the fields that concern it.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -48,6 +49,9 @@ struct channel_options {
     sync_policy sync = sync_policy::batch;
     // topic:// created by this call: what happens to a subscriber that falls behind.
     slow_subscriber slow = slow_subscriber::block;
+    // nats://: how long opening a channel (and closing a sender, which waits for the server
+    // to confirm what it sent) may wait for a server to answer; the apps' --timeout sets it.
+    std::chrono::milliseconds connect_timeout{10'000};
 };
 
 } // namespace conveyor

@@ -1,0 +1,96 @@
+// A consumer of a JetStream stream through a durable pull consumer: pull requests in
+// batches within the durable's max ack pending, explicit acknowledgement (at once, or on
+// ack() with channel_options::acknowledge), end of stream from the producer records and the
+// durable's backlog. docs/nats.md, "Receiving" and "End of stream".
+#pragma once
+
+#include "conveyor/channel.hpp"
+#include "conveyor/channel_options.hpp"
+#include "nats/address.hpp"
+#include "nats/connection.hpp"
+#include "nats/registry.hpp"
+
+#include <memory>
+#include <vector>
+
+namespace conveyor::nats::detail {
+
+// The most messages one pull request asks for: enough to amortise a round trip many times
+// over.
+inline constexpr std::size_t max_fetch = 1024;
+// A single receive asks for this many and hands them out one by one.
+inline constexpr std::size_t single_prefetch = 64;
+// A pull request waits at the server this long at most; between two, a waiting receiver
+// looks whether the stream has ended (a longer request would only delay that).
+inline constexpr std::chrono::milliseconds idle_slice{100};
+
+class stream_receiver final : public conveyor::receiver {
+public:
+    static std::unique_ptr<stream_receiver> open(const endpoint& where,
+                                                 const channel_options& options,
+                                                 std::error_code& ec, std::string* why);
+    // Gives back what it took and did not acknowledge: delivered again at once, marked.
+    ~stream_receiver() override;
+
+    std::size_t max_message() const noexcept override { return max_message_; }
+    const endpoint& where() const noexcept override { return where_; }
+    std::string describe() const override;
+
+protected:
+    receive_status do_receive(std::vector<std::byte>& message, wait_duration wait,
+                              std::error_code& ec) override;
+    receive_status do_receive_batch(message_batch& batch, std::size_t max, wait_duration wait,
+                                    std::error_code& ec) override;
+    void do_ack(std::error_code& ec) override;
+
+private:
+    using clock = std::chrono::steady_clock;
+
+    stream_receiver(const endpoint& where, address parsed, const channel_options& options);
+    // Makes sure fetched_ holds a message, asking for up to n, waiting until until for the
+    // first; message, empty, or end_of_stream.
+    receive_status fill(std::size_t n, clock::time_point until, std::error_code& ec);
+    // A pull request for n messages, answered at once (no_wait) or held by the server for
+    // up to expires while it waits for messages.
+    bool request(std::size_t n, bool no_wait, std::chrono::milliseconds expires,
+                 std::error_code& ec);
+    // Waits until until for something from the server; false if nothing came.
+    bool wait_for_answer(clock::time_point until);
+    // Takes what has arrived, without waiting, until fetched_ holds n.
+    void take_arrived(std::size_t n);
+    // A delivery or a status of a pull request.
+    void take(natsMsg* msg);
+    // Every producer of this receiver's stream has closed or died and the durable has
+    // nothing left for it.
+    bool stream_over(std::error_code& ec);
+    // The next fetched message, acknowledged at once or held until ack().
+    natsMsg* take_next();
+    void give_back() noexcept;
+
+    endpoint where_;
+    address address_;
+    bool acknowledge_;
+    std::size_t min_producers_;
+    std::size_t max_message_ = 0;
+    std::int64_t max_ack_pending_ = 0;
+    std::unique_ptr<connection> connection_;
+    natsSubscription* subscription_ = nullptr; // on inbox_.*: deliveries of our requests
+    std::string inbox_;
+    std::string next_subject_; // where pull requests go
+    // The pull request in force: its number (the last token of its reply subject), how many
+    // messages it may still bring, and when it expires at the server.
+    struct pull {
+        std::uint64_t number = 0;
+        bool active = false;
+        std::size_t left = 0;
+        clock::time_point expires;
+    } pull_;
+    std::unique_ptr<producer_watch> producers_;
+    std::vector<natsMsg*> fetched_; // delivered, not yet handed out; next_ is the first
+    std::size_t next_ = 0;
+    std::vector<natsMsg*> held_;  // handed out, awaiting ack() (acknowledge only)
+    clock::time_point last_look_; // when stream_over() last asked
+    std::string detail_;          // server, stream and cause of the last failure
+};
+
+} // namespace conveyor::nats::detail
