@@ -73,8 +73,8 @@ std::string check_server(std::string_view server, std::string& url) {
     }
     if (host.empty() || host == "[]") return the + " has no host (expected HOST:PORT)";
     for (char c : host)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' &&
-            c != '[' && c != ']')
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_' &&
+            c != ':' && c != '[' && c != ']')
             return the + " has a host name with '" + std::string(1, c) + "'";
     unsigned number = default_port;
     if (has_port) {
@@ -125,12 +125,12 @@ bool parse_seconds(std::string_view text, double& out) {
 // Applies one query parameter; returns the reason it is wrong, or empty.
 std::string apply_parameter(std::string_view key, std::string_view value, address& out) {
     const std::string the = "?" + std::string(key) + "=" + std::string(value);
+    if (value.empty()) return the + ": no value";
     if (key == "stream") {
         out.stream = value;
     } else if (key == "durable") {
         out.durable = value;
     } else if (key == "creds") {
-        if (value.empty()) return the + ": expected the path of a credentials file";
         out.creds = value;
     } else if (key == "replicas") {
         const auto [end, err] =
@@ -222,6 +222,22 @@ std::string address::servers_text() const {
         if (!text.empty()) text += ',';
         const auto at = url.find('@');
         text += at == std::string::npos ? url : "nats://" + url.substr(at + 1);
+    }
+    return text;
+}
+
+std::string without_passwords(std::string_view uri) {
+    std::string text(uri);
+    const auto servers_begin = text.find("://");
+    if (servers_begin == std::string::npos) return text;
+    const auto servers_end = std::min(text.find('/', servers_begin + 3), text.size());
+    for (auto at = text.find('@', servers_begin); at < servers_end; at = text.find('@', at + 1)) {
+        const auto start = text.find_last_of(",/", at) + 1; // the server's first character
+        const auto colon = text.find(':', start);
+        if (colon < at) {
+            text.replace(colon + 1, at - colon - 1, "***");
+            at = colon + 4;
+        }
     }
     return text;
 }

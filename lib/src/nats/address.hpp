@@ -46,6 +46,9 @@ struct address {
 // reason, naming the part of the URI that is wrong.
 bool parse_address(std::string_view rest, address& out, std::string& why);
 
+// uri with the passwords of its servers as "***", for messages.
+std::string without_passwords(std::string_view uri);
+
 // The reason text rest is not a valid nats address, or empty when it is.
 std::string check_address(std::string_view rest);
 

@@ -61,8 +61,6 @@ natsStatus set_options(natsOptions* o, const address& where, const connection::s
     if (s == NATS_OK) s = natsOptions_SetPingInterval(o, ping_interval.count());
     if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(o, max_pings_out);
     if (s == NATS_OK && !how.buffer_while_reconnecting) s = natsOptions_SetReconnectBufSize(o, 0);
-    if (s == NATS_OK && how.disconnected)
-        s = natsOptions_SetDisconnectedCB(o, how.disconnected, how.disconnected_closure);
     if (s == NATS_OK && !where.creds.empty())
         s = natsOptions_SetUserCredentialsFromFiles(o, where.creds.c_str(), nullptr);
     return s;
@@ -105,9 +103,9 @@ std::unique_ptr<connection> connection::open(const address& where, const setting
         }
         if (clock::now() + connect_retry_interval >= give_up) {
             ec = failure::no_server;
-            why = where.servers_text() + ": no NATS server answered within " +
+            why = "no NATS server answered at " + where.servers_text() + " within " +
                   seconds_text(how.timeout) + " (" + cause +
-                  "; is nats-server running there with JetStream, -js?)";
+                  "; is nats-server running there, with JetStream on: -js?)";
             return nullptr;
         }
         std::this_thread::sleep_for(connect_retry_interval);
@@ -115,8 +113,6 @@ std::unique_ptr<connection> connection::open(const address& where, const setting
     jsOptions js_options;
     jsOptions_Init(&js_options);
     js_options.Wait = api_timeout.count();
-    js_options.PublishAsync.AckHandler = how.ack_handler;
-    js_options.PublishAsync.AckHandlerClosure = how.ack_closure;
     s = natsConnection_JetStream(&result->js_, result->nc_, &js_options);
     if (s != NATS_OK) {
         ec = failure::refused;

@@ -32,13 +32,6 @@ public:
         // once reconnected (a receiver's acks), or refuse them (a sender, which resends what
         // it must itself, in order; docs/nats.md, "Reconnects").
         bool buffer_while_reconnecting = true;
-        // Asynchronous publishes: called with every publish acknowledgement (nats.c's
-        // PublishAsync.AckHandler), on nats.c's thread.
-        jsPubAckHandler ack_handler = nullptr;
-        void* ack_closure = nullptr;
-        // Called on nats.c's thread when the connection to a server is lost.
-        natsConnectionHandler disconnected = nullptr;
-        void* disconnected_closure = nullptr;
     };
 
     // Connects to the first server of where that answers, trying them all again every

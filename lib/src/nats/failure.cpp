@@ -36,9 +36,14 @@ const std::error_category& failure_category() noexcept {
 
 std::string last_error_text(natsStatus status) {
     natsStatus last = NATS_OK;
-    const char* text = nats_GetLastError(&last);
-    if (text != nullptr && *text != '\0' && last == status) return text;
-    return natsStatus_GetText(status);
+    const char* found = nats_GetLastError(&last);
+    std::string_view text = found != nullptr && last == status ? found : "";
+    // nats.c starts its text with where in its sources it was made: "(conn.c:2088): ".
+    if (text.starts_with('(')) {
+        const auto end = text.find("): ");
+        if (end != std::string_view::npos) text.remove_prefix(end + 3);
+    }
+    return std::string(text.empty() ? natsStatus_GetText(status) : text);
 }
 
 } // namespace conveyor::nats::detail

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <set>
 #include <utility>
 
 namespace conveyor::nats::detail {
@@ -21,8 +22,8 @@ namespace {
 // A request that does not wait is still answered within this long, or counts as expired
 // (the server holds one while the durable is at its max ack pending).
 constexpr std::chrono::milliseconds answer_timeout{1'000};
-// The shortest wait worth a request.
-constexpr std::chrono::milliseconds shortest_request{20};
+// Closing, a receiver waits this long for what the server sent before it stopped asking.
+constexpr std::chrono::milliseconds drain_wait{200};
 // The client waits this much past a request's expiry for the server's word that it expired.
 constexpr std::chrono::milliseconds expiry_margin{20};
 // JetStream's answers to an acknowledgement's reply subject.
@@ -31,12 +32,12 @@ constexpr std::string_view nak_payload = "-NAK";
 // The status of a heartbeat, the only status that does not end a pull request.
 constexpr std::string_view heartbeat_status = "100";
 
-// How many times JetStream delivered msg, from its reply subject:
-// $JS.ACK.STREAM.CONSUMER.DELIVERED.SSEQ.CSEQ.TIME.PENDING (9 tokens), or with a domain
-// and an account hash after ACK (11 or 12 tokens).
-std::uint64_t deliveries(natsMsg* msg) {
+// A field of msg's reply subject: $JS.ACK.STREAM.CONSUMER.DELIVERED.SSEQ.CSEQ.TIME.PENDING
+// (9 tokens), or with a domain and an account hash after ACK (11 or 12 tokens); index
+// counts from DELIVERED. fallback when msg did not come from JetStream.
+std::uint64_t ack_field(natsMsg* msg, std::size_t index, std::uint64_t fallback) {
     const char* reply = natsMsg_GetReply(msg);
-    if (reply == nullptr) return 1;
+    if (reply == nullptr) return fallback;
     std::string_view rest(reply);
     std::string_view tokens[12];
     std::size_t n = 0;
@@ -46,11 +47,21 @@ std::uint64_t deliveries(natsMsg* msg) {
         if (dot == rest.size()) break;
         rest.remove_prefix(dot + 1);
     }
-    if (n < 9 || tokens[0] != "$JS" || tokens[1] != "ACK") return 1;
-    const auto delivered = tokens[n == 9 ? 4 : 6];
-    std::uint64_t count = 1;
-    std::from_chars(delivered.data(), delivered.data() + delivered.size(), count);
-    return count;
+    if (n < 9 || tokens[0] != "$JS" || tokens[1] != "ACK") return fallback;
+    const auto field = tokens[(n == 9 ? 4 : 6) + index];
+    std::uint64_t value = fallback;
+    std::from_chars(field.data(), field.data() + field.size(), value);
+    return value;
+}
+
+// How many times JetStream delivered msg.
+std::uint64_t deliveries(natsMsg* msg) {
+    return ack_field(msg, 0, 1);
+}
+
+// msg's sequence number in the stream.
+std::uint64_t stream_sequence(natsMsg* msg) {
+    return ack_field(msg, 1, 0);
 }
 
 bytes_view data_of(natsMsg* msg) {
@@ -95,7 +106,7 @@ std::unique_ptr<stream_receiver> stream_receiver::open(const endpoint& where,
     address parsed;
     if (!parse_address(where.name(), parsed, reason)) {
         ec = errc::invalid_endpoint;
-        if (why) *why = where.uri() + ": " + reason;
+        if (why) *why = without_passwords(where.uri()) + ": " + reason;
         return nullptr;
     }
     std::unique_ptr<stream_receiver> r(new stream_receiver(where, std::move(parsed), options));
@@ -136,7 +147,7 @@ std::unique_ptr<stream_receiver> stream_receiver::open(const endpoint& where,
             r->producers_->begin_next_stream();
     }
     if (ec) {
-        if (why) *why = where.uri() + ": " + reason;
+        if (why) *why = without_passwords(where.uri()) + ": " + reason;
         return nullptr;
     }
     r->max_message_ = static_cast<std::size_t>(r->connection_->max_payload());
@@ -151,9 +162,17 @@ stream_receiver::~stream_receiver() {
 
 void stream_receiver::give_back() noexcept {
     if (!connection_ || subscription_ == nullptr) return;
+    // Our requests in force end first (they expire within idle_slice): the server would
+    // otherwise deliver what we give back to one of them, and nats-server 2.9 then loses
+    // track of it until ack_wait. What they bring meanwhile is given back too.
+    const auto until = clock::now() + answer_timeout;
+    for (auto now = clock::now(); !pulls_.empty() && now < until; now = clock::now()) {
+        forget_expired(now);
+        if (!pulls_.empty() && wait_for_answer(std::min(until, pulls_.front().expires)))
+            take_arrived();
+    }
     // Whatever was delivered and not acknowledged goes back at once (a nak), rather than
-    // after ack_wait: what the caller holds, what it was not handed yet, what is arriving.
-    take_arrived(std::numeric_limits<std::size_t>::max());
+    // after ack_wait: what the caller holds and what it was not handed yet.
     natsConnection* nc = connection_->get();
     for (std::size_t i = next_; i < fetched_.size(); ++i) {
         answer(nc, fetched_[i], nak_payload);
@@ -171,62 +190,97 @@ void stream_receiver::give_back() noexcept {
 }
 
 std::string stream_receiver::describe() const {
-    return detail_.empty() ? where_.uri() : where_.uri() + " (" + detail_ + ")";
+    return detail_.empty() ? without_passwords(where_.uri())
+                           : without_passwords(where_.uri()) + " (" + detail_ + ")";
 }
 
-bool stream_receiver::request(std::size_t n, bool no_wait, std::chrono::milliseconds expires,
-                              std::error_code& ec) {
+bool stream_receiver::request(std::size_t n, bool no_wait, std::error_code& ec) {
     char body[96];
     const int length =
-        no_wait ? std::snprintf(body, sizeof body, "{\"batch\":%zu,\"no_wait\":true}", n)
-                : std::snprintf(body, sizeof body, "{\"batch\":%zu,\"expires\":%lld}", n,
-                                static_cast<long long>(std::chrono::nanoseconds(expires).count()));
-    pull_.number += 1;
-    const std::string reply = inbox_ + "." + std::to_string(pull_.number);
+        no_wait
+            ? std::snprintf(body, sizeof body, "{\"batch\":%zu,\"no_wait\":true}", n)
+            : std::snprintf(body, sizeof body, "{\"batch\":%zu,\"expires\":%lld}", n,
+                            static_cast<long long>(std::chrono::nanoseconds(idle_slice).count()));
+    const std::uint64_t number = ++last_pull_;
+    const std::string reply = inbox_ + "." + std::to_string(number);
     const natsStatus s = natsConnection_PublishRequest(connection_->get(), next_subject_.c_str(),
                                                        reply.c_str(), body, length);
-    const auto now = clock::now();
-    if (s != NATS_OK && s != NATS_INSUFFICIENT_BUFFER) {
+    if (s != NATS_OK && s != NATS_INSUFFICIENT_BUFFER && s != NATS_CONNECTION_DISCONNECTED) {
         ec = failure::refused;
         detail_ = "durable " + address_.durable + " of stream " + address_.stream + " on " +
                   connection_->server() + ": asking for messages: " + last_error_text(s);
         return false;
     }
     // A request that could not go out (a reconnect under way) expires like any other.
-    pull_.active = true;
-    pull_.left = n;
-    pull_.expires = now + (no_wait ? answer_timeout : expires + expiry_margin);
+    unflushed_ = true;
+    pulls_.push_back(
+        {number, n, clock::now() + (no_wait ? answer_timeout : idle_slice + expiry_margin)});
+    asked_ += n;
     return true;
+}
+
+void stream_receiver::forget_expired(clock::time_point now) {
+    for (auto p = pulls_.begin(); p != pulls_.end();) {
+        if (p->expires > now) {
+            ++p;
+            continue;
+        }
+        asked_ -= p->left;
+        p = pulls_.erase(p);
+    }
+}
+
+bool stream_receiver::top_up(std::error_code& ec) {
+    forget_expired(clock::now());
+    if (asked_ >= max_fetch / 2) return true;
+    // Delivered and unacknowledged counts against the durable's max ack pending: a request
+    // for more than is left would wait until it expires.
+    const auto taken = static_cast<std::int64_t>(held_.size() + in_hand() + asked_);
+    const auto room = std::min<std::int64_t>(max_ack_pending_ - taken,
+                                             static_cast<std::int64_t>(max_fetch - asked_));
+    return room <= 0 || request(static_cast<std::size_t>(room), false, ec);
 }
 
 void stream_receiver::take(natsMsg* msg) {
     const char* status = nullptr;
-    const bool current = request_of(msg) == pull_.number;
     if (status_of(msg, status)) {
         // 404 nothing there, 408 expired, 409 refused (too many requests waiting, the
-        // durable deleted or its leader changed): the request is over.
-        if (current && std::string_view(status) != heartbeat_status) pull_.active = false;
+        // durable deleted or its leader changed): that request is over.
+        const auto number = request_of(msg);
+        const auto p = std::find_if(pulls_.begin(), pulls_.end(),
+                                    [&](const pull& q) { return q.number == number; });
+        if (p != pulls_.end() && std::string_view(status) != heartbeat_status) {
+            asked_ -= p->left;
+            pulls_.erase(p);
+        }
         natsMsg_Destroy(msg);
         return;
     }
     // Deliveries carry the stream's subject, not the request's: each counts against the
-    // request in force (one of an earlier request that arrives late only makes the next
-    // request come sooner).
+    // oldest request, which the server serves first.
     fetched_.push_back(msg);
-    if (pull_.active && --pull_.left == 0) pull_.active = false;
+    if (pulls_.empty()) return;
+    --asked_;
+    if (--pulls_.front().left == 0) pulls_.pop_front();
 }
 
-void stream_receiver::take_arrived(std::size_t n) {
+void stream_receiver::take_arrived() {
     int queued = 0;
-    while (fetched_.size() - next_ < n &&
-           natsSubscription_GetPending(subscription_, &queued, nullptr) == NATS_OK && queued > 0) {
-        natsMsg* msg = nullptr;
-        if (natsSubscription_NextMsg(&msg, subscription_, 0) != NATS_OK) break;
-        take(msg);
+    while (natsSubscription_GetPending(subscription_, &queued, nullptr) == NATS_OK && queued > 0) {
+        for (; queued > 0; --queued) {
+            natsMsg* msg = nullptr;
+            if (natsSubscription_NextMsg(&msg, subscription_, 0) != NATS_OK) return;
+            take(msg);
+        }
     }
 }
 
 bool stream_receiver::wait_for_answer(clock::time_point until) {
+    if (std::exchange(unflushed_, false)) {
+        // nats.c holds what we write for up to a millisecond, to gather more: a request we
+        // are about to wait for goes out now (the flush's round trip is part of the wait).
+        natsConnection_FlushTimeout(connection_->get(), answer_timeout.count());
+    }
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now()).count();
     natsMsg* msg = nullptr;
@@ -250,50 +304,52 @@ bool stream_receiver::stream_over(std::error_code& ec) {
         return false;
     }
     // What this receiver holds unacknowledged is its own to ack or give back.
-    return pending == 0 && unacknowledged <= static_cast<std::int64_t>(held_.size());
+    return pending == 0 && unacknowledged <= held_messages();
 }
 
-receive_status stream_receiver::fill(std::size_t n, clock::time_point until, std::error_code& ec) {
+receive_status stream_receiver::fill(clock::time_point until, std::error_code& ec) {
     if (next_ < fetched_.size()) return receive_status::message;
     fetched_.clear();
     next_ = 0;
-    // Delivered and unacknowledged counts against the durable's max ack pending: a request
-    // for more than is left would wait until it expires.
-    const auto room = max_ack_pending_ - static_cast<std::int64_t>(held_.size());
-    if (room <= 0) {
+    if (static_cast<std::int64_t>(held_.size()) >= max_ack_pending_) {
         ec = errc::invalid_argument;
         detail_ = "holding " + std::to_string(held_.size()) +
                   " messages not acknowledged, the durable's max ack pending: ack() first";
         return receive_status::empty;
     }
-    n = std::min<std::size_t>({n, max_fetch, static_cast<std::size_t>(room)});
-    take_arrived(n);
+    take_arrived();
     if (!fetched_.empty()) return receive_status::message;
-    auto now = clock::now();
-    if (until <= now) {
-        // Not waiting: ask what is there, unless a request in force would have brought it.
-        if ((!pull_.active || now >= pull_.expires) && request(n, true, {}, ec))
-            while (pull_.active && fetched_.empty() && wait_for_answer(pull_.expires))
-                take_arrived(n);
+    if (until <= clock::now()) {
+        // Not waiting: with no request in force, ask what is there now (one round trip);
+        // with one, what is there is on its way already.
+        if (pulls_.empty() &&
+            request(std::min<std::size_t>(max_fetch, max_ack_pending_ - held_.size()), true, ec))
+            while (!pulls_.empty() && fetched_.empty() && wait_for_answer(pulls_.back().expires))
+                take_arrived();
         if (!fetched_.empty()) return receive_status::message;
         if (!ec && clock::now() - last_look_ >= idle_slice && stream_over(ec))
             return receive_status::end_of_stream;
         return receive_status::empty;
     }
     for (;;) {
-        if (!pull_.active || now >= pull_.expires) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
-            if (!request(n, false, std::clamp(left, shortest_request, idle_slice), ec))
-                return receive_status::empty;
-        }
-        if (wait_for_answer(std::min(until, pull_.expires))) {
-            take_arrived(n);
+        if (!top_up(ec)) return receive_status::empty;
+        const auto next_expiry =
+            pulls_.empty() ? clock::now() + idle_slice : pulls_.front().expires;
+        if (wait_for_answer(std::min(until, next_expiry))) {
+            take_arrived();
             if (!fetched_.empty()) return receive_status::message;
         }
-        now = clock::now();
+        const auto now = clock::now();
         if (now - last_look_ >= idle_slice && stream_over(ec)) return receive_status::end_of_stream;
         if (ec || now >= until) return receive_status::empty;
     }
+}
+
+std::int64_t stream_receiver::held_messages() const {
+    std::set<std::uint64_t> sequences;
+    for (natsMsg* m : held_)
+        sequences.insert(stream_sequence(m));
+    return static_cast<std::int64_t>(sequences.size());
 }
 
 natsMsg* stream_receiver::take_next() {
@@ -307,7 +363,7 @@ receive_status stream_receiver::do_receive(std::vector<std::byte>& message, wait
     const auto until = wait == forever
                            ? clock::time_point::max()
                            : clock::now() + std::chrono::duration_cast<clock::duration>(wait);
-    const auto status = fill(single_prefetch, until, ec);
+    const auto status = fill(until, ec);
     if (status != receive_status::message) return status;
     natsMsg* msg = take_next();
     const auto data = data_of(msg);
@@ -325,7 +381,7 @@ receive_status stream_receiver::do_receive_batch(message_batch& batch, std::size
     const auto until = wait == forever
                            ? clock::time_point::max()
                            : clock::now() + std::chrono::duration_cast<clock::duration>(wait);
-    const auto status = fill(max, until, ec);
+    const auto status = fill(until, ec);
     if (status != receive_status::message) return status;
     while (batch.size() < max && next_ < fetched_.size()) {
         natsMsg* msg = take_next();

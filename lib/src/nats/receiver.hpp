@@ -10,16 +10,16 @@
 #include "nats/connection.hpp"
 #include "nats/registry.hpp"
 
+#include <deque>
 #include <memory>
 #include <vector>
 
 namespace conveyor::nats::detail {
 
-// The most messages one pull request asks for: enough to amortise a round trip many times
-// over.
+// A receiver keeps up to this many messages asked for and not yet delivered, asking for
+// more once half of them came: messages stream in as they are published, and the round trip
+// of the next request overlaps the deliveries of the last.
 inline constexpr std::size_t max_fetch = 1024;
-// A single receive asks for this many and hands them out one by one.
-inline constexpr std::size_t single_prefetch = 64;
 // A pull request waits at the server this long at most; between two, a waiting receiver
 // looks whether the stream has ended (a longer request would only delay that).
 inline constexpr std::chrono::milliseconds idle_slice{100};
@@ -47,19 +47,25 @@ private:
     using clock = std::chrono::steady_clock;
 
     stream_receiver(const endpoint& where, address parsed, const channel_options& options);
-    // Makes sure fetched_ holds a message, asking for up to n, waiting until until for the
-    // first; message, empty, or end_of_stream.
-    receive_status fill(std::size_t n, clock::time_point until, std::error_code& ec);
+    // Makes sure fetched_ holds a message, waiting until until for the first; message,
+    // empty, or end_of_stream.
+    receive_status fill(clock::time_point until, std::error_code& ec);
     // A pull request for n messages, answered at once (no_wait) or held by the server for
-    // up to expires while it waits for messages.
-    bool request(std::size_t n, bool no_wait, std::chrono::milliseconds expires,
-                 std::error_code& ec);
+    // up to idle_slice while it waits for messages.
+    bool request(std::size_t n, bool no_wait, std::error_code& ec);
+    // Drops the requests that have expired at the server.
+    void forget_expired(clock::time_point now);
+    // Asks for more once less than half of max_fetch is asked for and not yet delivered.
+    bool top_up(std::error_code& ec);
     // Waits until until for something from the server; false if nothing came.
     bool wait_for_answer(clock::time_point until);
-    // Takes what has arrived, without waiting, until fetched_ holds n.
-    void take_arrived(std::size_t n);
+    // Takes what has arrived, without waiting.
+    void take_arrived();
     // A delivery or a status of a pull request.
     void take(natsMsg* msg);
+    std::size_t in_hand() const noexcept { return fetched_.size() - next_; }
+    // The messages held for ack(), each counted once however often it came.
+    std::int64_t held_messages() const;
     // Every producer of this receiver's stream has closed or died and the durable has
     // nothing left for it.
     bool stream_over(std::error_code& ec);
@@ -77,14 +83,18 @@ private:
     natsSubscription* subscription_ = nullptr; // on inbox_.*: deliveries of our requests
     std::string inbox_;
     std::string next_subject_; // where pull requests go
-    // The pull request in force: its number (the last token of its reply subject), how many
-    // messages it may still bring, and when it expires at the server.
+    // The pull requests in force, oldest first (the server serves them in that order): the
+    // number that ends its reply subject, how many messages it may still bring, and when it
+    // has expired at the server.
     struct pull {
         std::uint64_t number = 0;
-        bool active = false;
         std::size_t left = 0;
         clock::time_point expires;
-    } pull_;
+    };
+    std::deque<pull> pulls_;
+    std::uint64_t last_pull_ = 0;
+    std::size_t asked_ = 0;  // the sum of pulls_' left
+    bool unflushed_ = false; // a request may still sit in nats.c's write buffer
     std::unique_ptr<producer_watch> producers_;
     std::vector<natsMsg*> fetched_; // delivered, not yet handed out; next_ is the first
     std::size_t next_ = 0;

@@ -1,12 +1,12 @@
-// Publishing to a JetStream stream asynchronously, within a window, resending in order what
-// a reconnect or a lost confirmation left unconfirmed. docs/nats.md, "Sending".
+// Publishing to a JetStream stream within a window of unconfirmed messages, reading the
+// confirmations from an inbox of our own, resending in order what a reconnect or a lost
+// confirmation left unconfirmed. docs/nats.md, "Sending".
 #include "nats/sender.hpp"
 
 #include "conveyor/error.hpp"
 #include "nats/failure.hpp"
 #include "nats/setup.hpp"
 
-#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +16,8 @@
 
 namespace conveyor::nats::detail {
 namespace {
+
+using clock = std::chrono::steady_clock;
 
 constexpr const char* message_id_header = "Nats-Msg-Id";
 // While the connection is away, a waiting send looks for its return this often.
@@ -29,35 +31,67 @@ std::string random_instance() {
     return text;
 }
 
-// The sequence number in a message id "INSTANCE-SEQUENCE".
-std::uint64_t sequence_of(natsMsg* msg) {
-    const char* id = nullptr;
-    std::uint64_t sequence = 0;
-    if (natsMsgHeader_Get(msg, message_id_header, &id) != NATS_OK || id == nullptr) return 0;
-    const char* dash = std::strrchr(id, '-');
-    if (dash != nullptr) std::from_chars(dash + 1, id + std::strlen(id), sequence);
-    return sequence;
+clock::time_point deadline(wait_duration wait) {
+    return wait == forever ? clock::time_point::max()
+                           : clock::now() + std::chrono::duration_cast<clock::duration>(wait);
 }
 
-// Refusals worth sending again: nobody answered for the stream (its leader is being
-// elected) or the cluster could not take it now.
-bool worth_resending(const jsPubAckErr& e) {
-    return e.Err == NATS_NO_RESPONDERS || e.Err == NATS_TIMEOUT ||
-           e.ErrCode == JSClusterNotAvailErr || e.ErrCode == JSClusterNotLeaderErr ||
-           e.ErrCode == JSStreamOfflineErr;
-}
-
-// Publishes that failed because the connection is away: the message stays ours.
+// Publishes that failed because the connection is away: the message is sent again later.
 bool connection_away(natsStatus s) {
     return s == NATS_INSUFFICIENT_BUFFER || s == NATS_CONNECTION_DISCONNECTED ||
            s == NATS_NOT_YET_CONNECTED;
+}
+
+// What JetStream answered a publish: {"stream":"S","seq":N[,"duplicate":true]}, or
+// {"error":{"code":C,"err_code":E,"description":"D"}}, or a 503 status with no payload when
+// no stream took the subject (a stream's leader being elected).
+struct answer {
+    bool confirmed = false;
+    bool worth_resending = false;
+    int code = 0; // JetStream's err_code
+    std::string text;
+};
+
+answer read_answer(natsMsg* reply) {
+    answer a;
+    const std::string_view payload(natsMsg_GetData(reply),
+                                   static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
+    const char* status = nullptr;
+    if (payload.empty() && natsMsgHeader_Get(reply, "Status", &status) == NATS_OK) {
+        a.worth_resending = true; // 503: no responders
+        a.text = std::string("status ") + (status != nullptr ? status : "?");
+        return a;
+    }
+    if (payload.find("\"error\"") == std::string_view::npos) {
+        a.confirmed = true;
+        return a;
+    }
+    if (const auto at = payload.find("\"err_code\":"); at != std::string_view::npos) {
+        const auto digits = payload.substr(at + 11);
+        std::from_chars(digits.data(), digits.data() + digits.size(), a.code);
+    }
+    if (const auto at = payload.find("\"description\":\""); at != std::string_view::npos) {
+        const auto rest = payload.substr(at + 15);
+        a.text = std::string(rest.substr(0, rest.find('"')));
+    }
+    a.worth_resending = a.code == JSClusterNotAvailErr || a.code == JSClusterNotLeaderErr ||
+                        a.code == JSStreamOfflineErr;
+    return a;
+}
+
+std::error_code refusal_code(const answer& a) {
+    if (a.code == JSStreamMessageExceedsMaximumErr) return errc::message_too_large;
+    if (a.text.find("maximum messages exceeded") != std::string::npos ||
+        a.text.find("maximum bytes exceeded") != std::string::npos)
+        return failure::stream_full;
+    return failure::refused;
 }
 
 } // namespace
 
 stream_sender::stream_sender(const endpoint& where, address parsed, const channel_options& options)
     : where_(where), address_(std::move(parsed)), timeout_(options.connect_timeout),
-      instance_(random_instance()), last_progress_(clock::now()) {}
+      sync_(options.sync), instance_(random_instance()), last_progress_(clock::now()) {}
 
 std::unique_ptr<stream_sender> stream_sender::open(const endpoint& where,
                                                    const channel_options& options,
@@ -66,83 +100,63 @@ std::unique_ptr<stream_sender> stream_sender::open(const endpoint& where,
     address parsed;
     if (!parse_address(where.name(), parsed, reason)) {
         ec = errc::invalid_endpoint;
-        if (why) *why = where.uri() + ": " + reason;
+        if (why) *why = without_passwords(where.uri()) + ": " + reason;
         return nullptr;
     }
     std::unique_ptr<stream_sender> s(new stream_sender(where, std::move(parsed), options));
+    s->closed_ = true; // until it is open: nothing to close
     connection::settings how;
     how.timeout = options.connect_timeout;
-    how.buffer_while_reconnecting = false; // resend() keeps the order instead
-    how.ack_handler = &stream_sender::on_ack;
-    how.ack_closure = s.get();
-    how.disconnected = &stream_sender::on_disconnected;
-    how.disconnected_closure = s.get();
+    // A publish while the connection is away fails at once, rather than waiting in nats.c
+    // to go out after the reconnect ahead of the resent messages it follows.
+    how.buffer_while_reconnecting = false;
     const auto give_up = setup_clock::now() + options.connect_timeout;
     s->connection_ = connection::open(s->address_, how, ec, reason);
-    if (s->connection_ && ensure_stream(*s->connection_, s->address_, give_up, ec, reason))
+    if (s->connection_ && s->subscribe(reason) &&
+        ensure_stream(*s->connection_, s->address_, give_up, ec, reason))
         s->record_ = producer_record::attach(*s->connection_, s->address_, options.producer_name,
                                              give_up, ec, reason);
+    if (!ec && !s->record_) ec = failure::refused; // subscribe() failed
     if (ec) {
-        if (why) *why = where.uri() + ": " + reason;
-        s->closed_ = true; // nothing to close: no record was written
+        if (why) *why = without_passwords(where.uri()) + ": " + reason;
         return nullptr;
     }
     const auto payload = static_cast<std::size_t>(s->connection_->max_payload());
     s->max_message_ = payload > header_allowance ? payload - header_allowance : 0;
+    s->closed_ = false;
     return s;
+}
+
+bool stream_sender::subscribe(std::string& why) {
+    natsInbox* inbox = nullptr;
+    natsStatus s = natsInbox_Create(&inbox);
+    if (s == NATS_OK) {
+        inbox_ = inbox;
+        natsInbox_Destroy(inbox);
+        s = natsConnection_SubscribeSync(&confirmations_, connection_->get(),
+                                         (inbox_ + ".*").c_str());
+    }
+    // Up to a window of confirmations may wait: nats.c must drop none.
+    if (s == NATS_OK) s = natsSubscription_SetPendingLimits(confirmations_, -1, -1);
+    if (s == NATS_OK) s = natsStatistics_Create(&statistics_);
+    if (s != NATS_OK) why = connection_->server() + ": subscribing: " + last_error_text(s);
+    return s == NATS_OK;
 }
 
 stream_sender::~stream_sender() {
     std::error_code ignored;
     if (!closed_) do_close(ignored);
-    // The connection goes first (after the record's heartbeat): nats.c's threads call back
-    // into this object until then.
-    record_.reset();
+    natsSubscription_Destroy(confirmations_);
+    for (auto& e : window_)
+        natsMsg_Destroy(e.msg);
+    record_.reset(); // its heartbeat uses the connection
     connection_.reset();
-    for (natsMsg* m : to_resend_)
-        natsMsg_Destroy(m);
+    natsStatistics_Destroy(statistics_);
 }
 
 std::string stream_sender::describe() const {
-    std::lock_guard lock(mutex_);
-    return detail_.empty() ? where_.uri() : where_.uri() + " (" + detail_ + ")";
-}
-
-void stream_sender::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error, void* closure) {
-    auto* self = static_cast<stream_sender*>(closure);
-    {
-        std::lock_guard lock(self->mutex_);
-        if (ack == nullptr && error != nullptr && worth_resending(*error)) {
-            self->to_resend_.push_back(msg); // still unconfirmed, still ours
-            self->disrupted_ = true;
-            msg = nullptr;
-        } else {
-            if (ack == nullptr && error != nullptr) {
-                const std::string text = error->ErrText != nullptr ? error->ErrText : "";
-                const bool full = text.find("maximum messages exceeded") != std::string::npos ||
-                                  text.find("maximum bytes exceeded") != std::string::npos;
-                std::error_code ec = failure::refused;
-                if (full) ec = failure::stream_full;
-                if (error->ErrCode == JSStreamMessageExceedsMaximumErr)
-                    ec = errc::message_too_large;
-                self->fail(ec, "stream " + self->address_.stream + ": " + text);
-            }
-            --self->unconfirmed_;
-            self->unconfirmed_bytes_ -= static_cast<std::size_t>(natsMsg_GetDataLength(msg));
-            self->last_progress_ = clock::now();
-        }
-    }
-    self->changed_.notify_all();
-    natsMsg_Destroy(msg);
-}
-
-void stream_sender::on_disconnected(natsConnection*, void* closure) {
-    auto* self = static_cast<stream_sender*>(closure);
-    {
-        std::lock_guard lock(self->mutex_);
-        self->disrupted_ = true;
-    }
-    self->changed_.notify_all();
+    return detail_.empty() ? without_passwords(where_.uri())
+                           : without_passwords(where_.uri()) + " (" + detail_ + ")";
 }
 
 void stream_sender::fail(std::error_code ec, std::string text) {
@@ -151,83 +165,154 @@ void stream_sender::fail(std::error_code ec, std::string text) {
     detail_ = std::move(text) + " on " + connection_->server();
 }
 
-bool stream_sender::report(std::error_code& ec) {
-    std::lock_guard lock(mutex_);
-    if (!failure_) return false;
-    ec = failure_;
-    return true;
-}
-
-void stream_sender::check_progress(clock::time_point now) {
-    if (unconfirmed_ > 0 && now - last_progress_ > confirmation_timeout) {
+void stream_sender::take(natsMsg* reply) {
+    const std::string_view subject(natsMsg_GetSubject(reply));
+    std::uint64_t sequence = 0;
+    const auto dot = subject.rfind('.');
+    std::from_chars(subject.data() + dot + 1, subject.data() + subject.size(), sequence);
+    // Another answer to a message resent, or to one already confirmed: nothing to do.
+    if (sequence < base_ || sequence - base_ >= window_.size() ||
+        window_[sequence - base_].msg == nullptr) {
+        natsMsg_Destroy(reply);
+        return;
+    }
+    const answer a = read_answer(reply);
+    natsMsg_Destroy(reply);
+    if (!a.confirmed && a.worth_resending) {
         disrupted_ = true;
-        last_progress_ = now; // one resend per timeout
+        return;
+    }
+    auto& e = window_[sequence - base_];
+    if (!a.confirmed) fail(refusal_code(a), "stream " + address_.stream + ": " + a.text);
+    natsMsg_Destroy(std::exchange(e.msg, nullptr));
+    --unconfirmed_;
+    unconfirmed_bytes_ -= e.bytes;
+    last_progress_ = clock::now();
+    while (!window_.empty() && window_.front().msg == nullptr) {
+        window_.pop_front();
+        ++base_;
     }
 }
 
-void stream_sender::resend(std::unique_lock<std::mutex>& lock) {
+bool stream_sender::take_confirmations(clock::time_point until) {
+    bool took = false;
+    for (;;) {
+        int queued = 0;
+        while (natsSubscription_GetPending(confirmations_, &queued, nullptr) == NATS_OK &&
+               queued > 0) {
+            for (; queued > 0; --queued) {
+                natsMsg* reply = nullptr;
+                if (natsSubscription_NextMsg(&reply, confirmations_, 0) != NATS_OK) break;
+                take(reply);
+                took = true;
+            }
+        }
+        const auto now = clock::now();
+        if (took || now >= until) return took;
+        // Whole milliseconds: nats.c's unit; a wait shorter than one is rounded up.
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+            std::min<clock::duration>(until - now, reconnect_poll));
+        natsMsg* reply = nullptr;
+        if (natsSubscription_NextMsg(&reply, confirmations_, left.count()) != NATS_OK) return false;
+        take(reply);
+        took = true;
+    }
+}
+
+bool stream_sender::reconnected() {
+    std::uint64_t reconnects = 0;
+    if (natsConnection_GetStats(connection_->get(), statistics_) != NATS_OK ||
+        natsStatistics_GetCounts(statistics_, nullptr, nullptr, nullptr, nullptr, &reconnects) !=
+            NATS_OK)
+        return false;
+    return std::exchange(reconnects_, reconnects) != reconnects;
+}
+
+void stream_sender::resend_if_disrupted() {
+    const auto now = clock::now();
+    if (reconnected()) disrupted_ = true;
+    if (unconfirmed_ > 0 && now - std::max(last_progress_, last_resend_) > confirmation_timeout)
+        disrupted_ = true;
     if (!disrupted_ || !connection_->connected()) return;
     disrupted_ = false;
-    std::vector<natsMsg*> batch;
-    batch.swap(to_resend_);
-    lock.unlock();
-    // What nats.c still waits a confirmation for is resent too: its confirmation may never
-    // come, and one that still comes is dropped once the message is taken back.
-    natsMsgList pending{};
-    if (js_PublishAsyncGetPendingList(&pending, connection_->js()) == NATS_OK) {
-        for (int i = 0; i < pending.Count; ++i)
-            batch.push_back(std::exchange(pending.Msgs[i], nullptr));
-        natsMsgList_Destroy(&pending);
+    last_resend_ = now;
+    for (auto& e : window_) {
+        if (e.msg == nullptr) continue;
+        if (natsConnection_PublishMsg(connection_->get(), e.msg) != NATS_OK) {
+            disrupted_ = true; // away again: the rest waits for the next reconnect
+            return;
+        }
     }
-    std::sort(batch.begin(), batch.end(),
-              [](natsMsg* a, natsMsg* b) { return sequence_of(a) < sequence_of(b); });
-    std::size_t sent = 0;
-    for (; sent < batch.size(); ++sent) {
-        const natsStatus s = js_PublishMsgAsync(connection_->js(), &batch[sent], nullptr);
-        if (s != NATS_OK) break; // the connection went away again: the rest waits
-    }
-    lock.lock();
-    if (sent < batch.size()) {
-        to_resend_.insert(to_resend_.begin(), batch.begin() + std::ptrdiff_t(sent), batch.end());
-        disrupted_ = true;
-    }
-    last_progress_ = clock::now();
 }
 
-bool stream_sender::wait_for_room(std::unique_lock<std::mutex>& lock, std::size_t size,
-                                  clock::time_point until) {
+bool stream_sender::publish(bytes_view message, clock::time_point until, std::error_code& ec) {
+    if (message.size() > max_message_) {
+        detail_ = std::to_string(message.size()) + " bytes, more than the " +
+                  std::to_string(max_message_) + " that " + connection_->server() +
+                  " takes (its max_payload, less room for headers)";
+        ec = errc::message_too_large;
+        return false;
+    }
     for (;;) {
-        resend(lock);
-        if (failure_) return false;
-        const bool room = unconfirmed_ < max_unconfirmed &&
-                          (unconfirmed_ == 0 || unconfirmed_bytes_ + size <= max_unconfirmed_bytes);
-        if (room) return true;
-        const auto now = clock::now();
-        check_progress(now);
-        if (now >= until) return false;
-        // Woken by a confirmation or a disconnection; the poll notices the reconnect.
-        changed_.wait_until(lock, std::min(until, now + reconnect_poll));
+        resend_if_disrupted();
+        take_confirmations(clock::time_point::min());
+        if (failure_) {
+            ec = failure_;
+            return false;
+        }
+        if (unconfirmed_ < max_unconfirmed &&
+            (unconfirmed_ == 0 || unconfirmed_bytes_ + message.size() <= max_unconfirmed_bytes))
+            break;
+        if (clock::now() >= until) return false;
+        take_confirmations(until);
     }
-}
-
-natsMsg* stream_sender::make_message(bytes_view message, std::error_code& ec) {
-    natsMsg* msg = nullptr;
-    char id[40];
+    const std::uint64_t sequence = base_ + window_.size();
+    char reply[128];
+    char id[48];
+    std::snprintf(reply, sizeof reply, "%s.%llu", inbox_.c_str(),
+                  static_cast<unsigned long long>(sequence));
     std::snprintf(id, sizeof id, "%s-%llu", instance_.c_str(),
-                  static_cast<unsigned long long>(next_sequence_));
-    natsStatus s = natsMsg_Create(&msg, address_.subject.c_str(), nullptr,
+                  static_cast<unsigned long long>(sequence));
+    natsMsg* msg = nullptr;
+    natsStatus s = natsMsg_Create(&msg, address_.subject.c_str(), reply,
                                   reinterpret_cast<const char*>(message.data()),
                                   static_cast<int>(message.size()));
     if (s == NATS_OK) s = natsMsgHeader_Set(msg, message_id_header, id);
-    if (s != NATS_OK) {
+    if (s == NATS_OK && !disrupted_) s = natsConnection_PublishMsg(connection_->get(), msg);
+    if (s != NATS_OK && !connection_away(s)) {
         natsMsg_Destroy(msg);
-        std::lock_guard lock(mutex_);
-        fail(failure::refused, "making a message: " + last_error_text(s));
+        fail(s == NATS_MAX_PAYLOAD ? std::error_code(errc::message_too_large)
+                                   : std::error_code(failure::refused),
+             "stream " + address_.stream + ": publishing: " + last_error_text(s));
         ec = failure_;
-        return nullptr;
+        return false;
     }
-    ++next_sequence_;
-    return msg;
+    // Away, or behind messages that wait to be resent: it goes with them, in order.
+    if (s != NATS_OK) disrupted_ = true;
+    if (unconfirmed_ == 0) last_progress_ = clock::now();
+    window_.push_back({msg, message.size()});
+    ++unconfirmed_;
+    unconfirmed_bytes_ += message.size();
+    return true;
+}
+
+bool stream_sender::confirm(std::error_code& ec) {
+    // nats.c holds what we write for up to a millisecond, to gather more: what we are about
+    // to wait for goes out now (the flush's round trip is part of the wait).
+    if (unconfirmed_ > 0 && connection_->connected())
+        natsConnection_FlushTimeout(connection_->get(), timeout_.count());
+    // As long as the server makes progress (or comes back within the timeout), this waits:
+    // what was sent is not taken back.
+    while (unconfirmed_ > 0 && !failure_) {
+        resend_if_disrupted();
+        take_confirmations(clock::now() + reconnect_poll);
+        if (unconfirmed_ > 0 && clock::now() - last_progress_ > timeout_)
+            fail(failure::unconfirmed, std::to_string(unconfirmed_) +
+                                           " messages not confirmed by stream " + address_.stream +
+                                           " within " + std::to_string(timeout_.count()) + " ms");
+    }
+    if (failure_) ec = failure_;
+    return !failure_;
 }
 
 bool stream_sender::do_send(bytes_view message, wait_duration wait, std::error_code& ec) {
@@ -236,79 +321,35 @@ bool stream_sender::do_send(bytes_view message, wait_duration wait, std::error_c
         ec = errc::closed;
         return false;
     }
-    if (message.size() > max_message_) {
-        std::lock_guard lock(mutex_);
-        detail_ = std::to_string(message.size()) + " bytes, more than the " +
-                  std::to_string(max_message_) + " that " + connection_->server() +
-                  " takes (its max_payload, less room for headers)";
-        ec = errc::message_too_large;
-        return false;
+    if (!publish(message, deadline(wait), ec)) return false;
+    return sync_ == sync_policy::none || confirm(ec);
+}
+
+std::size_t stream_sender::do_send_batch(std::span<const bytes_view> messages, wait_duration wait,
+                                         std::error_code& ec) {
+    if (closed_) {
+        ec = errc::closed;
+        return 0;
     }
-    const auto until = wait == forever
-                           ? clock::time_point::max()
-                           : clock::now() + std::chrono::duration_cast<clock::duration>(wait);
-    std::unique_lock lock(mutex_);
-    if (!wait_for_room(lock, message.size(), until)) {
-        if (failure_) ec = failure_;
-        return false;
+    const auto until = deadline(wait);
+    std::size_t sent = 0;
+    while (sent < messages.size() && publish(messages[sent], until, ec)) {
+        ++sent;
+        if (sync_ == sync_policy::always && !confirm(ec)) return sent;
     }
-    if (unconfirmed_ == 0) last_progress_ = clock::now();
-    ++unconfirmed_;
-    unconfirmed_bytes_ += message.size();
-    const bool hold = disrupted_; // behind what awaits resending, to keep the order
-    lock.unlock();
-    natsMsg* msg = make_message(message, ec);
-    if (msg == nullptr) return false;
-    natsStatus s = NATS_OK;
-    if (!hold) s = js_PublishMsgAsync(connection_->js(), &msg, nullptr);
-    if (msg == nullptr) return true; // nats.c has it now
-    if (hold || connection_away(s)) {
-        lock.lock();
-        to_resend_.push_back(msg);
-        disrupted_ = true;
-        return true;
-    }
-    const std::string cause = last_error_text(s);
-    natsMsg_Destroy(msg);
-    lock.lock();
-    --unconfirmed_;
-    unconfirmed_bytes_ -= message.size();
-    fail(s == NATS_MAX_PAYLOAD ? std::error_code(errc::message_too_large)
-                               : std::error_code(failure::refused),
-         "stream " + address_.stream + ": publishing: " + cause);
-    ec = failure_;
-    return false;
+    if (sent > 0 && sync_ == sync_policy::batch) confirm(ec);
+    return sent;
 }
 
 void stream_sender::do_close(std::error_code& ec) {
     ec.clear();
     if (closed_) return;
     closed_ = true;
-    std::unique_lock lock(mutex_);
-    // Closing waits for the server to confirm every message, as long as it makes progress.
-    while (unconfirmed_ > 0 && !failure_) {
-        resend(lock);
-        const auto now = clock::now();
-        check_progress(now);
-        if (now - last_progress_ > timeout_ && !disrupted_) break;
-        changed_.wait_for(lock, reconnect_poll);
-    }
-    if (!failure_ && unconfirmed_ > 0) {
-        fail(failure::unconfirmed,
-             std::to_string(unconfirmed_) + " messages not confirmed by stream " + address_.stream);
-    }
-    if (failure_) {
-        // The record stays open: an anonymous producer's expires, a named one's stream
-        // waits for the next process under its name.
-        ec = failure_;
-        return;
-    }
-    lock.unlock();
+    // The record stays open if the server did not confirm everything: an anonymous
+    // producer's expires, a named one's stream waits for the next process under its name.
+    if (!confirm(ec)) return;
     std::string why;
-    if (!record_->close(clock::now() + timeout_, ec, why)) {
-        lock.lock();
-        detail_ = why;
-    }
+    if (!record_->close(clock::now() + timeout_, ec, why)) detail_ = why;
 }
 
 } // namespace conveyor::nats::detail

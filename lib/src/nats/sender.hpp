@@ -1,6 +1,11 @@
-// A producer on a JetStream stream: asynchronous publishes within a window of messages the
-// server has not yet confirmed (back-pressure), each with a message id for JetStream's
-// duplicate window, resent in order after a reconnect. docs/nats.md, "Sending", has why.
+// A producer on a JetStream stream: publishes within a window of messages the server has not
+// yet confirmed (back-pressure), each with a message id for JetStream's duplicate window,
+// resent in order after a reconnect; a send returns once the server has confirmed it, or
+// with sync_policy::none as soon as it is in the window. docs/nats.md, "Sending", has why.
+//
+// The confirmations come to an inbox of the sender's own, which the sender reads whenever it
+// is called: no thread of nats.c ever calls into it, so it needs no lock, and nothing of
+// nats.c outlives it.
 #pragma once
 
 #include "conveyor/channel.hpp"
@@ -9,16 +14,14 @@
 #include "nats/connection.hpp"
 #include "nats/registry.hpp"
 
-#include <condition_variable>
+#include <deque>
 #include <memory>
-#include <mutex>
-#include <vector>
 
 namespace conveyor::nats::detail {
 
 // Messages sent and not yet confirmed by the server, at most: send waits and try_send
-// refuses beyond. A window of this many keeps the loopback link busy (an acknowledgement
-// comes back within tens of microseconds) without holding much memory.
+// refuses beyond. A window of this many keeps the loopback link busy (a confirmation comes
+// back within tens of microseconds) without holding much memory.
 inline constexpr std::size_t max_unconfirmed = 4096;
 // ... and at most this many bytes of them.
 inline constexpr std::size_t max_unconfirmed_bytes = 16u << 20;
@@ -42,45 +45,56 @@ public:
 
 protected:
     bool do_send(bytes_view message, wait_duration wait, std::error_code& ec) override;
+    std::size_t do_send_batch(std::span<const bytes_view> messages, wait_duration wait,
+                              std::error_code& ec) override;
     void do_close(std::error_code& ec) override;
 
 private:
     using clock = std::chrono::steady_clock;
 
     stream_sender(const endpoint& where, address parsed, const channel_options& options);
-    static void on_ack(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error, void* closure);
-    static void on_disconnected(natsConnection* nc, void* closure);
-
-    // Lock held: waits until the window has room for size bytes, or until; false if not.
-    bool wait_for_room(std::unique_lock<std::mutex>& lock, std::size_t size,
-                       clock::time_point until);
-    // Lock held: once the connection is back, sends again, in order, every message not
-    // confirmed (its message id lets JetStream drop those it had stored).
-    void resend(std::unique_lock<std::mutex>& lock);
-    // Lock held: notices a confirmation that has not come in time.
-    void check_progress(clock::time_point now);
-    // Lock held: records the first failure the server reported for a message.
+    bool subscribe(std::string& why);
+    // Puts message in the window, waiting until until for room; false if there was none.
+    bool publish(bytes_view message, clock::time_point until, std::error_code& ec);
+    // Waits until the server has confirmed every message in the window.
+    bool confirm(std::error_code& ec);
+    // Takes the confirmations that came, waiting until until for one if wait; false when
+    // none came.
+    bool take_confirmations(clock::time_point until);
+    void take(natsMsg* reply);
+    // After a reconnect, or a confirmation overdue: sends every unconfirmed message again,
+    // in order (its message id lets JetStream drop those it had stored).
+    void resend_if_disrupted();
+    bool reconnected();
     void fail(std::error_code ec, std::string text);
-    bool report(std::error_code& ec);
-    natsMsg* make_message(bytes_view message, std::error_code& ec);
+
+    // A message sent and not yet confirmed; its sequence is base_ plus its place in window_.
+    struct entry {
+        natsMsg* msg = nullptr; // null once confirmed
+        std::size_t bytes = 0;
+    };
 
     endpoint where_;
     address address_;
-    std::chrono::milliseconds timeout_;
+    std::chrono::milliseconds timeout_; // for the server: to confirm, to come back
+    sync_policy sync_;
     std::string instance_; // this producer's part of every message id
-    std::uint64_t next_sequence_ = 0;
     std::size_t max_message_ = 0;
     std::unique_ptr<connection> connection_;
     std::unique_ptr<producer_record> record_;
+    natsSubscription* confirmations_ = nullptr; // on inbox_.*, one reply per message
+    natsStatistics* statistics_ = nullptr;      // its reconnect count tells of reconnects
+    std::string inbox_;
+    std::uint64_t reconnects_ = 0;
     bool closed_ = false;
 
-    mutable std::mutex mutex_; // guards what follows: nats.c's threads share it
-    std::condition_variable changed_;
-    std::size_t unconfirmed_ = 0;       // messages in the window
+    std::deque<entry> window_;
+    std::uint64_t base_ = 0;            // the sequence of window_.front()
+    std::size_t unconfirmed_ = 0;       // entries of window_ with a message
     std::size_t unconfirmed_bytes_ = 0; // their payload bytes
     clock::time_point last_progress_;   // a confirmation came, or the window was empty
+    clock::time_point last_resend_;     // the last resend began
     bool disrupted_ = false;            // a reconnect, or a lost confirmation: resend
-    std::vector<natsMsg*> to_resend_;   // ours; sent again, in order, by resend()
     std::error_code failure_;           // the first message the server refused
     std::string detail_;                // server, stream and cause of the last failure
 };
