@@ -11,9 +11,11 @@
 #include <conveyor/codec/generated_xdr.hpp>
 #include <conveyor/error.hpp>
 #include <conveyor/generated_message.hpp>
+#include <conveyor/nats/open.hpp>
 
 #include <boost/program_options/value_semantic.hpp>
 
+#include <cmath>
 #include <iostream>
 #include <optional>
 
@@ -87,13 +89,17 @@ private:
     }
 
     // Mid-stream, what has not arrived yet is not lost. Stopped by a signal, the rest of an
-    // shm:// stream stays for the next consumer; a pipe or FIFO keeps nothing without a
-    // reader, so there the rest is lost.
+    // shm:// or nats:// stream stays for the next consumer; a pipe or FIFO keeps nothing
+    // without a reader, so there the rest is lost.
     stream_verifier::summary verified() const {
         auto summary = verifier_.result();
-        const bool rest_kept = signals_.stop_requested() && s_.where.kind() == scheme::shm;
+        const bool rest_kept = signals_.stop_requested() && keeps_the_rest();
         if (rest_kept || !finished_) summary.lost = 0;
         return summary;
+    }
+
+    bool keeps_the_rest() const {
+        return s_.where.kind() == scheme::shm || s_.where.kind() == scheme::nats;
     }
 
     void report_if_asked() {
@@ -164,7 +170,7 @@ private:
         std::string line = "conveyor-consumer: stopped by signal " +
                            std::to_string(signals_.stop_signal()) + " after " +
                            std::to_string(meter_.messages) + " messages; ";
-        if (s_.where.kind() == scheme::shm)
+        if (keeps_the_rest())
             line += "the rest stays in " + s_.where.uri() + " for the next consumer";
         else if (s_.where.kind() == scheme::fifo)
             line += "what " + s_.where.uri() +
@@ -214,9 +220,11 @@ po::options_description describe_options() {
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
-        "where to take from: shm://NAME, fifo:///PATH or pipe: (standard input)")(
-        "count", po::value<std::uint64_t>()->value_name("N"),
-        "stop after N messages")("quiet,q", "do not write messages to standard output")(
+        ("where to take from: shm://NAME, fifo:///PATH, pipe: (standard input) or " +
+         std::string(nats::uri_help))
+            .c_str())("count", po::value<std::uint64_t>()->value_name("N"),
+                      "stop after N messages")("quiet,q",
+                                               "do not write messages to standard output")(
         "verify", "check generated messages (conveyor-producer --generate): none lost, "
                   "duplicated, corrupt or out of order; exit 1 if any is. Consumers sharing "
                   "a shm:// queue each count the messages the others took as lost: with "
@@ -225,7 +233,8 @@ po::options_description describe_options() {
         "xdr: messages are typed XDR envelopes (conveyor-producer --format xdr); one "
         "that fails its checks is named on stderr and makes the exit status 1")(
         "timeout", po::value<std::string>()->value_name("SECONDS"),
-        "give up (exit 2) when nothing arrives for that long; default: wait")(
+        "give up (exit 2) when nothing arrives for that long; default: wait. On nats:// "
+        "also the wait for a server (default 10 s)")(
         "producers", po::value<std::size_t>()->value_name("N")->default_value(1),
         "end of stream only once N producers have attached and all have gone");
     cli::add_channel_options(options);
@@ -251,8 +260,10 @@ settings read_settings(const po::variables_map& values) {
     s.quiet = values.count("quiet") != 0;
     s.verify = values.count("verify") != 0;
     s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;
-    if (values.count("timeout"))
+    if (values.count("timeout")) {
         s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
+        s.channel.connect_timeout = std::chrono::milliseconds(std::llround(s.timeout * 1000));
+    }
     return s;
 }
 

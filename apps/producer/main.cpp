@@ -9,12 +9,14 @@
 #include <conveyor/codec/generated_xdr.hpp>
 #include <conveyor/error.hpp>
 #include <conveyor/generated_message.hpp>
+#include <conveyor/nats/open.hpp>
 #include <conveyor/pipe/stream.hpp>
 
 #include <boost/program_options/value_semantic.hpp>
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -262,7 +264,9 @@ po::options_description describe_options() {
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
-        "where to send: shm://NAME, fifo:///PATH or pipe: (standard output)")(
+        ("where to send: shm://NAME, fifo:///PATH, pipe: (standard output) or " +
+         std::string(nats::uri_help))
+            .c_str())(
         "generate", po::value<std::uint64_t>()->value_name("N"),
         "send N generated messages (producer id, sequence, checksum) instead of stdin")(
         "size", po::value<std::string>()->value_name("BYTES")->default_value("64"),
@@ -271,7 +275,8 @@ po::options_description describe_options() {
         "with --generate: xdr sends each message as XDR opaque data in a typed envelope")(
         "rate", po::value<double>()->value_name("N"), "send at most N messages per second")(
         "timeout", po::value<std::string>()->value_name("SECONDS"),
-        "give up (exit 2) when the channel stays full that long; default: wait")(
+        "give up (exit 2) when the channel stays full that long; default: wait. On nats:// "
+        "also the wait for a server (default 10 s)")(
         "spawn", po::value<std::string>()->value_name("COMMAND"),
         "pipe: only: start `sh -c COMMAND` in a process group of its own (Ctrl-C stops the "
         "producer, and the command reads to the end) and send to its standard input");
@@ -299,8 +304,10 @@ settings read_settings(const po::variables_map& values) {
         s.rate = values["rate"].as<double>();
         if (!(s.rate > 0)) throw cli::usage_error("--rate: N must be a positive number");
     }
-    if (values.count("timeout"))
+    if (values.count("timeout")) {
         s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
+        s.channel.connect_timeout = std::chrono::milliseconds(std::llround(s.timeout * 1000));
+    }
     if (values.count("spawn")) {
         if (s.where.kind() != scheme::pipe)
             throw cli::usage_error("--spawn: only with the pipe: endpoint");
