@@ -37,7 +37,7 @@ int main(int argc, char** argv) try {
         "only", po::value(&only),
         "comma-separated transports to run: conveyor-shm, conveyor-shm-zerocopy, conveyor-fifo, "
         "conveyor-pipe, pipe, "
-        "fifo, uds, posix-mq, boost-mq");
+        "fifo, uds, posix-mq, boost-mq, conveyor-nats, nats-c, nats-c-msgid");
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, visible), vm);
     po::notify(vm);

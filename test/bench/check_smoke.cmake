@@ -10,7 +10,7 @@ file(READ ${OUTPUT} json)
 
 set(keys transport pattern size msgs_per_s mb_per_s rtt_p50_us rtt_p99_us verified)
 set(transports conveyor-shm conveyor-shm-zerocopy conveyor-fifo conveyor-pipe pipe fifo uds
-    posix-mq boost-mq)
+    posix-mq boost-mq conveyor-nats nats-c nats-c-msgid)
 set(patterns 1x1 4x4 pingpong)
 
 string(JSON rows LENGTH "${json}")
@@ -67,7 +67,7 @@ endforeach()
 
 # Every transport that needs nothing from the system beyond the defaults ran each pattern.
 foreach(transport conveyor-shm conveyor-shm-zerocopy conveyor-fifo conveyor-pipe pipe fifo uds
-                  boost-mq)
+                  boost-mq conveyor-nats nats-c nats-c-msgid)
     foreach(pattern IN LISTS patterns)
         if(NOT "${transport}/${pattern}" IN_LIST seen)
             message(FATAL_ERROR "no ${pattern} result for ${transport}:\n${json}")
