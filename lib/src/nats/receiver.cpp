@@ -162,7 +162,7 @@ stream_receiver::~stream_receiver() {
 
 void stream_receiver::give_back() noexcept {
     if (!connection_ || subscription_ == nullptr) return;
-    // Our requests in force end first (they expire within idle_slice): the server would
+    // Our requests in force end first (they expire within a slice): the server would
     // otherwise deliver what we give back to one of them, and nats-server 2.9 then loses
     // track of it until ack_wait. What they bring meanwhile is given back too.
     const auto until = clock::now() + answer_timeout;
@@ -197,10 +197,9 @@ std::string stream_receiver::describe() const {
 bool stream_receiver::request(std::size_t n, bool no_wait, std::error_code& ec) {
     char body[96];
     const int length =
-        no_wait
-            ? std::snprintf(body, sizeof body, "{\"batch\":%zu,\"no_wait\":true}", n)
-            : std::snprintf(body, sizeof body, "{\"batch\":%zu,\"expires\":%lld}", n,
-                            static_cast<long long>(std::chrono::nanoseconds(idle_slice).count()));
+        no_wait ? std::snprintf(body, sizeof body, "{\"batch\":%zu,\"no_wait\":true}", n)
+                : std::snprintf(body, sizeof body, "{\"batch\":%zu,\"expires\":%lld}", n,
+                                static_cast<long long>(std::chrono::nanoseconds(slice_).count()));
     const std::uint64_t number = ++last_pull_;
     const std::string reply = inbox_ + "." + std::to_string(number);
     const natsStatus s = natsConnection_PublishRequest(connection_->get(), next_subject_.c_str(),
@@ -214,7 +213,7 @@ bool stream_receiver::request(std::size_t n, bool no_wait, std::error_code& ec) 
     // A request that could not go out (a reconnect under way) expires like any other.
     unflushed_ = true;
     pulls_.push_back(
-        {number, n, clock::now() + (no_wait ? answer_timeout : idle_slice + expiry_margin)});
+        {number, n, clock::now() + (no_wait ? answer_timeout : slice_ + expiry_margin)});
     asked_ += n;
     return true;
 }
@@ -318,7 +317,10 @@ receive_status stream_receiver::fill(clock::time_point until, std::error_code& e
         return receive_status::empty;
     }
     take_arrived();
-    if (!fetched_.empty()) return receive_status::message;
+    if (!fetched_.empty()) {
+        slice_ = first_slice;
+        return receive_status::message;
+    }
     if (until <= clock::now()) {
         // Not waiting: with no request in force, ask what is there now (one round trip);
         // with one, what is there is on its way already.
@@ -326,21 +328,30 @@ receive_status stream_receiver::fill(clock::time_point until, std::error_code& e
             request(std::min<std::size_t>(max_fetch, max_ack_pending_ - held_.size()), true, ec))
             while (!pulls_.empty() && fetched_.empty() && wait_for_answer(pulls_.back().expires))
                 take_arrived();
-        if (!fetched_.empty()) return receive_status::message;
-        if (!ec && clock::now() - last_look_ >= idle_slice && stream_over(ec))
+        if (!fetched_.empty()) {
+            slice_ = first_slice;
+            return receive_status::message;
+        }
+        if (!ec && clock::now() - last_look_ >= slice_ && stream_over(ec))
             return receive_status::end_of_stream;
         return receive_status::empty;
     }
     for (;;) {
         if (!top_up(ec)) return receive_status::empty;
-        const auto next_expiry =
-            pulls_.empty() ? clock::now() + idle_slice : pulls_.front().expires;
+        const auto next_expiry = pulls_.empty() ? clock::now() + slice_ : pulls_.front().expires;
         if (wait_for_answer(std::min(until, next_expiry))) {
             take_arrived();
-            if (!fetched_.empty()) return receive_status::message;
+            if (!fetched_.empty()) {
+                slice_ = first_slice;
+                return receive_status::message;
+            }
         }
         const auto now = clock::now();
-        if (now - last_look_ >= idle_slice && stream_over(ec)) return receive_status::end_of_stream;
+        if (now - last_look_ >= slice_) {
+            if (stream_over(ec)) return receive_status::end_of_stream;
+            // Nothing came for a whole slice: the next one is longer.
+            slice_ = std::min<std::chrono::milliseconds>(2 * slice_, idle_slice);
+        }
         if (ec || now >= until) return receive_status::empty;
     }
 }

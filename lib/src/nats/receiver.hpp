@@ -20,8 +20,11 @@ namespace conveyor::nats::detail {
 // more once half of them came: messages stream in as they are published, and the round trip
 // of the next request overlaps the deliveries of the last.
 inline constexpr std::size_t max_fetch = 1024;
-// A pull request waits at the server this long at most; between two, a waiting receiver
-// looks whether the stream has ended (a longer request would only delay that).
+// A pull request waits at the server for messages this long at most, and a waiting receiver
+// looks whether the stream has ended as often: first_slice once messages stopped coming
+// (so that the end of a stream is seen within milliseconds), twice as long each time none
+// came, up to idle_slice (so that an idle receiver costs the server little).
+inline constexpr std::chrono::milliseconds first_slice{10};
 inline constexpr std::chrono::milliseconds idle_slice{100};
 
 class stream_receiver final : public conveyor::receiver {
@@ -51,7 +54,7 @@ private:
     // empty, or end_of_stream.
     receive_status fill(clock::time_point until, std::error_code& ec);
     // A pull request for n messages, answered at once (no_wait) or held by the server for
-    // up to idle_slice while it waits for messages.
+    // up to slice_ while it waits for messages.
     bool request(std::size_t n, bool no_wait, std::error_code& ec);
     // Drops the requests that have expired at the server.
     void forget_expired(clock::time_point now);
@@ -100,7 +103,8 @@ private:
     std::size_t next_ = 0;
     std::vector<natsMsg*> held_;  // handed out, awaiting ack() (acknowledge only)
     clock::time_point last_look_; // when stream_over() last asked
-    std::string detail_;          // server, stream and cause of the last failure
+    std::chrono::milliseconds slice_ = first_slice;
+    std::string detail_; // server, stream and cause of the last failure
 };
 
 } // namespace conveyor::nats::detail

@@ -7,6 +7,7 @@
 #include "nats/failure.hpp"
 #include "nats/setup.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +21,8 @@ namespace {
 using clock = std::chrono::steady_clock;
 
 constexpr const char* message_id_header = "Nats-Msg-Id";
+// The decimal digits of a 64-bit sequence number, at most.
+constexpr std::size_t max_digits = 20;
 // While the connection is away, a waiting send looks for its return this often.
 constexpr std::chrono::milliseconds reconnect_poll{50};
 
@@ -133,6 +136,12 @@ bool stream_sender::subscribe(std::string& why) {
     if (s == NATS_OK) {
         inbox_ = inbox;
         natsInbox_Destroy(inbox);
+        reply_.assign(inbox_.size() + 1 + max_digits + 1, '\0');
+        std::copy(inbox_.begin(), inbox_.end(), reply_.begin());
+        reply_[inbox_.size()] = '.';
+        id_.assign(instance_.size() + 1 + max_digits + 1, '\0');
+        std::copy(instance_.begin(), instance_.end(), id_.begin());
+        id_[instance_.size()] = '-';
         s = natsConnection_SubscribeSync(&confirmations_, connection_->get(),
                                          (inbox_ + ".*").c_str());
     }
@@ -266,18 +275,21 @@ bool stream_sender::publish(bytes_view message, clock::time_point until, std::er
         if (clock::now() >= until) return false;
         take_confirmations(until);
     }
+    // The reply subject "INBOX.SEQUENCE" and the message id "INSTANCE-SEQUENCE", written
+    // after their fixed parts (reply_ and id_ keep those).
     const std::uint64_t sequence = base_ + window_.size();
-    char reply[128];
-    char id[48];
-    std::snprintf(reply, sizeof reply, "%s.%llu", inbox_.c_str(),
-                  static_cast<unsigned long long>(sequence));
-    std::snprintf(id, sizeof id, "%s-%llu", instance_.c_str(),
-                  static_cast<unsigned long long>(sequence));
+    const auto end_reply = std::to_chars(reply_.data() + inbox_.size() + 1,
+                                         reply_.data() + reply_.size() - 1, sequence)
+                               .ptr;
+    *end_reply = '\0';
+    const auto end_id =
+        std::to_chars(id_.data() + instance_.size() + 1, id_.data() + id_.size() - 1, sequence).ptr;
+    *end_id = '\0';
     natsMsg* msg = nullptr;
-    natsStatus s = natsMsg_Create(&msg, address_.subject.c_str(), reply,
+    natsStatus s = natsMsg_Create(&msg, address_.subject.c_str(), reply_.data(),
                                   reinterpret_cast<const char*>(message.data()),
                                   static_cast<int>(message.size()));
-    if (s == NATS_OK) s = natsMsgHeader_Set(msg, message_id_header, id);
+    if (s == NATS_OK) s = natsMsgHeader_Set(msg, message_id_header, id_.data());
     if (s == NATS_OK && !disrupted_) s = natsConnection_PublishMsg(connection_->get(), msg);
     if (s != NATS_OK && !connection_away(s)) {
         natsMsg_Destroy(msg);

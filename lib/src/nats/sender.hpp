@@ -85,6 +85,8 @@ private:
     natsSubscription* confirmations_ = nullptr; // on inbox_.*, one reply per message
     natsStatistics* statistics_ = nullptr;      // its reconnect count tells of reconnects
     std::string inbox_;
+    std::string reply_; // "INBOX." and room for a sequence number
+    std::string id_;    // "INSTANCE-" and room for a sequence number
     std::uint64_t reconnects_ = 0;
     bool closed_ = false;
 
