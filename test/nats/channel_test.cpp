@@ -116,7 +116,7 @@ BOOST_AUTO_TEST_CASE(messages_arrive_in_order_and_the_stream_is_plain_jetstream)
     BOOST_TEST(facts.replicas == 1);
     BOOST_TEST(facts.messages == 1003u);
     // Any NATS client reads the payloads as they were sent.
-    BOOST_TEST(plain.read(stream_of(subject), subject, 3) ==
+    BOOST_TEST(plain.read(stream_of(subject), 3) ==
                (std::vector<std::string>{"alpha", "", "gamma"}));
 }
 
@@ -318,6 +318,15 @@ BOOST_AUTO_TEST_CASE(a_dead_anonymous_producer_ends_its_part_a_dead_named_one_ke
     BOOST_TEST(successor.wait() == 0, successor.err());
     BOOST_TEST(verifier.result().producers == 3u);
     BOOST_TEST(verifier.result().ok(), stream_verifier::describe(verifier.result()));
+
+    // That stream is over, the dead producer's record long silent: a receiver that starts
+    // now waits for the next stream instead of ending at once.
+    auto late = open_receiver(endpoint::parse(uri));
+    BOOST_TEST((late->receive_batch(batch, 256, 300ms) == receive_status::empty));
+    child_process next(self, producer_args(uri, "-", 10, false));
+    stream_verifier next_stream;
+    BOOST_TEST(drain(*late, next_stream) == 10u);
+    BOOST_TEST(next.wait() == 0, next.err());
 }
 
 BOOST_AUTO_TEST_CASE(errors_name_the_server_the_stream_and_the_cause) {

@@ -33,24 +33,17 @@ void plain_client::publish(const std::string& subject, const std::vector<std::st
     }
 }
 
-std::vector<std::string> plain_client::read(const std::string& stream, const std::string& subject,
-                                            std::size_t count) {
-    jsSubOptions options;
-    jsSubOptions_Init(&options);
-    options.Stream = stream.c_str();
-    options.Config.AckPolicy = js_AckNone;
-    options.Config.DeliverPolicy = js_DeliverAll;
-    natsSubscription* sub = nullptr;
-    jsErrCode jerr{};
-    BOOST_REQUIRE_EQUAL(js_SubscribeSync(&sub, s_->js, subject.c_str(), nullptr, &options, &jerr),
-                        NATS_OK);
+std::vector<std::string> plain_client::read(const std::string& stream, std::size_t count) {
+    // By sequence, from the stream itself: no consumer to set up or tear down.
     std::vector<std::string> payloads;
-    for (natsMsg* m = nullptr; payloads.size() < count;) {
-        if (natsSubscription_NextMsg(&m, sub, 5000) != NATS_OK) break;
+    for (std::uint64_t sequence = 1; payloads.size() < count; ++sequence) {
+        natsMsg* m = nullptr;
+        jsErrCode jerr{};
+        BOOST_REQUIRE_EQUAL(js_GetMsg(&m, s_->js, stream.c_str(), sequence, nullptr, &jerr),
+                            NATS_OK);
         payloads.emplace_back(natsMsg_GetData(m), natsMsg_GetDataLength(m));
         natsMsg_Destroy(m);
     }
-    natsSubscription_Destroy(sub);
     return payloads;
 }
 

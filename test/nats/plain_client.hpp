@@ -27,10 +27,8 @@ public:
     // Publishes each payload to subject through JetStream, waiting for each confirmation;
     // no headers, no message id.
     void publish(const std::string& subject, const std::vector<std::string>& payloads);
-    // The first count messages of subject in stream, as raw payloads, through an ephemeral
-    // consumer.
-    std::vector<std::string> read(const std::string& stream, const std::string& subject,
-                                  std::size_t count);
+    // The first count messages of stream, as raw payloads.
+    std::vector<std::string> read(const std::string& stream, std::size_t count);
     stream_facts facts(const std::string& stream);
     // The server leading durable of stream ("s1"...).
     std::string durable_leader(const std::string& stream, const std::string& durable);

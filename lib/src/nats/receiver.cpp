@@ -137,11 +137,13 @@ std::unique_ptr<stream_receiver> stream_receiver::open(const endpoint& where,
         r->next_subject_ = "$JS.API.CONSUMER.MSG.NEXT." + a.stream + "." + a.durable;
     }
     if (!ec) {
-        // A stream that is over when the receiver starts (every producer it had closed and
-        // nothing left) is not this receiver's: it waits for the next one, as on shm://.
+        // A stream that is over when the receiver starts (every producer it had closed or
+        // died, and nothing left) is not this receiver's: it waits for the next one, as on
+        // shm://.
         std::uint64_t pending = 0;
         std::int64_t unacknowledged = 0;
-        if (r->producers_->attached() >= r->min_producers_ && r->producers_->all_closed() &&
+        if (r->producers_->attached() >= r->min_producers_ &&
+            r->producers_->all_finished(clock::now()) &&
             durable_backlog(*r->connection_, a, pending, unacknowledged, ec, reason) &&
             pending == 0 && unacknowledged == 0)
             r->producers_->begin_next_stream();

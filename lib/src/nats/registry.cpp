@@ -17,9 +17,11 @@ constexpr std::string_view open_state = "open";
 constexpr std::string_view closed_state = "closed";
 constexpr std::string_view named_prefix = "named.";
 constexpr std::string_view anonymous_prefix = "anonymous.";
-// Between attempts of a close that the server did not take (a reconnect under way).
-constexpr std::chrono::milliseconds close_retry_interval{100};
-// A receiver waits this long for the records there already are before it opens.
+// Written by receivers to learn the server's time; not a producer.
+constexpr std::string_view clock_key = "clock";
+// Between attempts that the server did not take (a reconnect, a cluster electing leaders).
+constexpr std::chrono::milliseconds retry_interval{100};
+// A receiver's look for changes waits this long for one: nats.c's shortest wait.
 constexpr std::chrono::milliseconds watch_poll{1};
 
 std::string hex(std::string_view bytes) {
@@ -64,12 +66,12 @@ bool open_bucket(const connection& c, const address& where, registry_clock::time
         }
         if (s == NATS_OK) return true;
         const bool transient = s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS;
-        if (!transient || registry_clock::now() + close_retry_interval >= give_up) {
+        if (!transient || registry_clock::now() + retry_interval >= give_up) {
             ec = failure::refused;
             why = "producer registry " + bucket + " on " + c.server() + ": " + last_error_text(s);
             return false;
         }
-        std::this_thread::sleep_for(close_retry_interval);
+        std::this_thread::sleep_for(retry_interval);
     }
 }
 
@@ -164,13 +166,13 @@ bool producer_record::close(registry_clock::time_point give_up, std::error_code&
     stop_heartbeat();
     while (!rewrite(closed_state.data())) {
         if (superseded_) return true; // the next process under our name owns the stream now
-        if (registry_clock::now() + close_retry_interval >= give_up) {
+        if (registry_clock::now() + retry_interval >= give_up) {
             ec = failure::unconfirmed;
             why = "producer registry " + bucket_ +
                   ": marking this producer closed: " + last_error_text(NATS_TIMEOUT);
             return false;
         }
-        std::this_thread::sleep_for(close_retry_interval);
+        std::this_thread::sleep_for(retry_interval);
     }
     return true;
 }
@@ -189,6 +191,7 @@ std::unique_ptr<producer_watch> producer_watch::open(const connection& c, const 
         if (s != NATS_OK || entry == nullptr) break;
         watch->take(entry);
     }
+    if (s == NATS_OK) s = watch->date_records();
     if (s != NATS_OK) {
         ec = failure::refused;
         why = "producer registry " + registry_bucket(where) + " on " + c.server() +
@@ -196,6 +199,29 @@ std::unique_ptr<producer_watch> producer_watch::open(const connection& c, const 
         return nullptr;
     }
     return watch;
+}
+
+natsStatus producer_watch::date_records() {
+    // The server's clock now: the time it gives a write of ours. Our own clock would not
+    // do: the records' times are the server's.
+    std::uint64_t revision = 0;
+    natsStatus s = kvStore_PutString(&revision, kv_, clock_key.data(), "");
+    kvEntry* entry = nullptr;
+    if (s == NATS_OK) s = kvStore_Get(&entry, kv_, clock_key.data());
+    if (s != NATS_OK) return s;
+    const std::int64_t server_now = kvEntry_Created(entry);
+    kvEntry_Destroy(entry);
+    const auto now = registry_clock::now();
+    for (auto& [key, r] : records_) {
+        // A record last written long ago is as old as that, not as old as our first look:
+        // a producer killed yesterday has died already.
+        const auto age =
+            std::chrono::nanoseconds(std::max<std::int64_t>(server_now - r.written, 0));
+        r.changed =
+            now - std::min<registry_clock::duration>(
+                      std::chrono::duration_cast<registry_clock::duration>(age), heartbeat_expiry);
+    }
+    return NATS_OK;
 }
 
 producer_watch::~producer_watch() {
@@ -210,8 +236,14 @@ void producer_watch::refresh() {
 }
 
 void producer_watch::take(kvEntry* entry) {
-    auto& r = records_[kvEntry_Key(entry)];
-    r.named = std::string_view(kvEntry_Key(entry)).starts_with(named_prefix);
+    const std::string_view key(kvEntry_Key(entry));
+    if (!key.starts_with(named_prefix) && !key.starts_with(anonymous_prefix)) {
+        kvEntry_Destroy(entry); // a receiver asking the server's time (clock_key)
+        return;
+    }
+    auto& r = records_[std::string(key)];
+    r.named = key.starts_with(named_prefix);
+    r.written = kvEntry_Created(entry);
     const auto op = kvEntry_Operation(entry);
     if (op == kvOp_Put) {
         const auto [state, instance] = parse_value(kvEntry_ValueString(entry));
@@ -228,12 +260,6 @@ void producer_watch::take(kvEntry* entry) {
 bool producer_watch::all_finished(registry_clock::time_point now) const {
     for (const auto& [key, r] : records_)
         if (r.counted && !r.closed && (r.named || now - r.changed < heartbeat_expiry)) return false;
-    return true;
-}
-
-bool producer_watch::all_closed() const {
-    for (const auto& [key, r] : records_)
-        if (r.counted && !r.closed) return false;
     return true;
 }
 

@@ -85,8 +85,6 @@ public:
     std::size_t attached() const noexcept { return attached_; }
     // Whether each of them closed, or is anonymous and its heartbeat stopped.
     bool all_finished(registry_clock::time_point now) const;
-    // Whether each of them closed, as far as the records say without waiting for a heartbeat.
-    bool all_closed() const;
     // The stream found at the start was over: its producers belong to it, not to this
     // receiver's stream, which begins with the next record written.
     void begin_next_stream();
@@ -94,12 +92,15 @@ public:
 private:
     producer_watch() = default;
     void take(kvEntry* entry);
+    // Ages the records read at the start by the server's clock.
+    natsStatus date_records();
 
     struct record {
         bool named = false;
         bool closed = false;
-        bool counted = false; // attached to this receiver's stream
-        registry_clock::time_point changed;
+        bool counted = false;               // attached to this receiver's stream
+        std::int64_t written = 0;           // server time of its last write, ns since the epoch
+        registry_clock::time_point changed; // when it last changed, by our clock
     };
     kvStore* kv_ = nullptr;
     kvWatcher* watcher_ = nullptr;

@@ -155,6 +155,8 @@ bool stream_sender::subscribe(std::string& why) {
 stream_sender::~stream_sender() {
     std::error_code ignored;
     if (!closed_) do_close(ignored);
+    // Confirmations still on their way (after a failure) are no longer wanted.
+    if (confirmations_ != nullptr) natsSubscription_Unsubscribe(confirmations_);
     natsSubscription_Destroy(confirmations_);
     for (auto& e : window_)
         natsMsg_Destroy(e.msg);
