@@ -202,8 +202,9 @@ public:
     bool shares_lanes() const override { return false; }
     std::vector<config> configs(std::size_t size) const override {
         if (size > max_nats_message) return {}; // above the server's max payload
-        // A batch above the durable's max ack pending (1000) stalls until the fetch expires.
-        return {{"fetch 1000", 1000}, {"fetch 100", 100}};
+        // A batch above the durable's max ack pending (1000) stalls until the fetch expires;
+        // a smaller one runs into the nats.c bug above the sooner (100: within a run).
+        return {{"fetch 1000", 1000}};
     }
     std::unique_ptr<channel> open(const config& setting, const lane_plan& plan) override {
         return std::make_unique<nats_c_channel>(setting, plan, message_ids_);

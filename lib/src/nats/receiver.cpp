@@ -142,7 +142,7 @@ std::unique_ptr<stream_receiver> stream_receiver::open(const endpoint& where,
         // shm://.
         std::uint64_t pending = 0;
         std::int64_t unacknowledged = 0;
-        if (r->producers_->attached() >= r->min_producers_ &&
+        if (r->producers_->complete() && r->producers_->attached() >= r->min_producers_ &&
             r->producers_->all_finished(clock::now()) &&
             durable_backlog(*r->connection_, a, pending, unacknowledged, ec, reason) &&
             pending == 0 && unacknowledged == 0)

@@ -182,33 +182,42 @@ std::unique_ptr<producer_watch> producer_watch::open(const connection& c, const 
                                                      std::error_code& ec, std::string& why) {
     std::unique_ptr<producer_watch> watch(new producer_watch);
     if (!open_bucket(c, where, give_up, watch->kv_, ec, why)) return nullptr;
-    natsStatus s = kvStore_WatchAll(&watch->watcher_, watch->kv_, nullptr);
-    // The records there already are come first, then an empty entry.
-    for (kvEntry* entry = nullptr; s == NATS_OK;) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(give_up - registry_clock::now());
-        s = kvWatcher_Next(&entry, watch->watcher_, std::max<std::int64_t>(left.count(), 1));
-        if (s != NATS_OK || entry == nullptr) break;
-        watch->take(entry);
-    }
-    if (s == NATS_OK) s = watch->date_records();
+    const natsStatus s = kvStore_WatchAll(&watch->watcher_, watch->kv_, nullptr);
     if (s != NATS_OK) {
         ec = failure::refused;
         why = "producer registry " + registry_bucket(where) + " on " + c.server() +
-              ": reading it: " + last_error_text(s);
+              ": watching it: " + last_error_text(s);
         return nullptr;
     }
+    // The records there already are come first, then an empty entry. A busy server may be
+    // slow to send them: what has not come by then comes with the next refresh().
+    const auto until = std::max(give_up, registry_clock::now() + api_timeout);
+    for (kvEntry* entry = nullptr;;) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - registry_clock::now());
+        if (kvWatcher_Next(&entry, watch->watcher_, std::max<std::int64_t>(left.count(), 1)) !=
+            NATS_OK)
+            break;
+        if (entry == nullptr) {
+            watch->complete_ = true;
+            break;
+        }
+        watch->take(entry);
+    }
+    // Without the server's time the records age from our first look: a dead producer is
+    // then seen dead a little later, never sooner.
+    watch->date_records();
     return watch;
 }
 
-natsStatus producer_watch::date_records() {
+void producer_watch::date_records() {
     // The server's clock now: the time it gives a write of ours. Our own clock would not
     // do: the records' times are the server's.
     std::uint64_t revision = 0;
     natsStatus s = kvStore_PutString(&revision, kv_, clock_key.data(), "");
     kvEntry* entry = nullptr;
     if (s == NATS_OK) s = kvStore_Get(&entry, kv_, clock_key.data());
-    if (s != NATS_OK) return s;
+    if (s != NATS_OK) return;
     const std::int64_t server_now = kvEntry_Created(entry);
     kvEntry_Destroy(entry);
     const auto now = registry_clock::now();
@@ -221,7 +230,6 @@ natsStatus producer_watch::date_records() {
             now - std::min<registry_clock::duration>(
                       std::chrono::duration_cast<registry_clock::duration>(age), heartbeat_expiry);
     }
-    return NATS_OK;
 }
 
 producer_watch::~producer_watch() {

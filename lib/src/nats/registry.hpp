@@ -85,6 +85,9 @@ public:
     std::size_t attached() const noexcept { return attached_; }
     // Whether each of them closed, or is anonymous and its heartbeat stopped.
     bool all_finished(registry_clock::time_point now) const;
+    // Whether every record there was at the start has been read (a busy server may send
+    // them late).
+    bool complete() const noexcept { return complete_; }
     // The stream found at the start was over: its producers belong to it, not to this
     // receiver's stream, which begins with the next record written.
     void begin_next_stream();
@@ -92,8 +95,8 @@ public:
 private:
     producer_watch() = default;
     void take(kvEntry* entry);
-    // Ages the records read at the start by the server's clock.
-    natsStatus date_records();
+    // Ages the records read at the start by the server's clock, if it answers.
+    void date_records();
 
     struct record {
         bool named = false;
@@ -106,6 +109,7 @@ private:
     kvWatcher* watcher_ = nullptr;
     std::map<std::string, record> records_;
     std::size_t attached_ = 0;
+    bool complete_ = false;
 };
 
 } // namespace conveyor::nats::detail
