@@ -264,21 +264,27 @@ bool stream_sender::publish(bytes_view message, clock::time_point until, std::er
         ec = errc::message_too_large;
         return false;
     }
-    for (;;) {
-        resend_if_disrupted();
-        take_confirmations(clock::time_point::min());
-        if (failure_) {
-            ec = failure_;
-            return false;
+    const auto room = [&] {
+        return unconfirmed_ < max_unconfirmed &&
+               (unconfirmed_ == 0 || unconfirmed_bytes_ + message.size() <= max_unconfirmed_bytes);
+    };
+    resend_if_disrupted();
+    take_confirmations(clock::time_point::min());
+    if (!room()) {
+        // Full: wait until half the window is confirmed, so that the sender wakes once per
+        // half window, not once per confirmation (each wake-up is a thread switch).
+        while (clock::now() < until && !failure_ &&
+               (unconfirmed_ > max_unconfirmed / 2 ||
+                unconfirmed_bytes_ > max_unconfirmed_bytes / 2)) {
+            take_confirmations(until);
+            resend_if_disrupted();
         }
-        if (unconfirmed_ < max_unconfirmed &&
-            (unconfirmed_ == 0 || unconfirmed_bytes_ + message.size() <= max_unconfirmed_bytes))
-            break;
-        if (clock::now() >= until) return false;
-        take_confirmations(until);
     }
-    // The reply subject "INBOX.SEQUENCE" and the message id "INSTANCE-SEQUENCE", written
-    // after their fixed parts (reply_ and id_ keep those).
+    if (failure_) {
+        ec = failure_;
+        return false;
+    }
+    if (!room()) return false; // the wait passed
     const std::uint64_t sequence = base_ + window_.size();
     const auto end_reply = std::to_chars(reply_.data() + inbox_.size() + 1,
                                          reply_.data() + reply_.size() - 1, sequence)
