@@ -226,6 +226,35 @@ BOOST_AUTO_TEST_CASE(receivers_sharing_a_durable_split_the_messages) {
     BOOST_TEST(got_b > 0u);
 }
 
+BOOST_AUTO_TEST_CASE(receivers_opening_at_once_make_one_stream_and_share_it) {
+    nats_servers servers;
+    const auto where = endpoint::parse(servers.uri(unique_subject("at-once")));
+    // All four find no stream and create it, the durable and the registry together.
+    std::vector<std::unique_ptr<receiver>> receivers(4);
+    std::vector<std::string> failures(receivers.size());
+    std::vector<std::thread> openers;
+    for (std::size_t i = 0; i < receivers.size(); ++i)
+        openers.emplace_back([&, i] {
+            std::error_code ec;
+            receivers[i] = open_receiver(where, {}, ec, &failures[i]);
+        });
+    for (auto& t : openers)
+        t.join();
+    for (std::size_t i = 0; i < receivers.size(); ++i)
+        BOOST_REQUIRE_MESSAGE(receivers[i], failures[i]);
+    std::vector<std::size_t> got(receivers.size());
+    std::vector<stream_verifier> verifiers(receivers.size());
+    std::vector<std::thread> takers;
+    for (std::size_t i = 0; i < receivers.size(); ++i)
+        takers.emplace_back([&, i] { got[i] = drain(*receivers[i], verifiers[i]); });
+    auto out = open_sender(where);
+    send_generated(*out, 1000);
+    out->close();
+    for (auto& t : takers)
+        t.join();
+    BOOST_TEST(got[0] + got[1] + got[2] + got[3] == 1000u);
+}
+
 BOOST_AUTO_TEST_CASE(what_a_receiver_did_not_acknowledge_comes_back_marked_redelivered) {
     nats_servers servers;
     const auto where = endpoint::parse(servers.uri(unique_subject("redelivery"), 0, "ack_wait=1"));

@@ -114,13 +114,16 @@ bool ensure_stream(const connection& c, const address& where, setup_clock::time_
                         stream_text(c, where) + ": asking for it: " + last_error_text(s));
         s = with_retries(give_up, jerr, [&](jsErrCode& e) { return create_stream(c, where, e); });
         if (s == NATS_OK) return true;
-        // Another opener created it first, with other settings: take theirs.
-        if (jerr == JSStreamNameExistErr) continue;
+        // Another opener was creating it at the same moment (the server then answers "name
+        // in use", or "subjects overlap" while the other's is half made): take theirs. A
+        // second time, the overlap is with a stream of another name.
+        const bool raced = jerr == JSStreamNameExistErr || jerr == JSStreamSubjectOverlapErr;
+        if (raced && attempt == 0) continue;
         return fail(ec, why, failure::refused,
                     stream_text(c, where) + ": creating it: " + last_error_text(s));
     }
     return fail(ec, why, failure::refused,
-                stream_text(c, where) + ": created and deleted again while opening");
+                stream_text(c, where) + ": created by another and deleted again while opening");
 }
 
 bool ensure_durable(const connection& c, const address& where, setup_clock::time_point give_up,
