@@ -71,7 +71,8 @@ int run(int argc, char** argv) {
         "only", po::value<std::string>(),
         "comma-separated transports to run: conveyor-shm, conveyor-shm-ack, "
         "conveyor-shm-zerocopy, conveyor-file, conveyor-file-sync, conveyor-topic (fan-out 1to4 "
-        "only), conveyor-fifo, conveyor-pipe, pipe, fifo, uds, posix-mq, boost-mq; RPC: "
+        "only), conveyor-fifo, conveyor-pipe, pipe, fifo, uds, posix-mq, boost-mq, conveyor-nats, "
+        "nats-c, nats-c-msgid; RPC: "
         "conveyor-rpc-shm, conveyor-rpc-tcp, conveyor-rpc-udp, onc-rpc-tcp, onc-rpc-udp")(
         "repeats", po::value<std::string>()->value_name("N"), repeats_help.c_str());
     po::variables_map vm;

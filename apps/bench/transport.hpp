@@ -101,6 +101,9 @@ std::unique_ptr<transport> make_fifo();
 std::unique_ptr<transport> make_uds();
 std::unique_ptr<transport> make_posix_mq();
 std::unique_ptr<transport> make_boost_mq();
+std::unique_ptr<transport> make_conveyor_nats();
+std::unique_ptr<transport> make_nats_c();
+std::unique_ptr<transport> make_nats_c_msgid();
 
 // A name for a run's kernel objects unique on this machine: prefix, pid, a counter.
 std::string unique_name(const std::string& prefix);

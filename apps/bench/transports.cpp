@@ -21,6 +21,9 @@ std::vector<std::unique_ptr<transport>> all_transports() {
     all.push_back(make_uds());
     all.push_back(make_posix_mq());
     all.push_back(make_boost_mq());
+    all.push_back(make_conveyor_nats());
+    all.push_back(make_nats_c());
+    all.push_back(make_nats_c_msgid());
     return all;
 }
 

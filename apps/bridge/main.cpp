@@ -10,10 +10,12 @@
 
 #include <conveyor/checksum.hpp>
 #include <conveyor/error.hpp>
+#include <conveyor/nats/open.hpp>
 
 #include <boost/program_options/value_semantic.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -293,10 +295,11 @@ po::options_description describe_options() {
         cli::bounds_help(batch_bounds);
     const std::string timeout_help =
         "give up (exit 2) when FROM has nothing, or TO stays full, for that long; TO's "
-        "stream is left open, as when the bridge is killed; default: wait; " +
+        "stream is left open, as when the bridge is killed; default: wait. On nats:// also the "
+        "wait for a server (default 10 s); " +
         cli::bounds_help(cli::seconds_bounds);
     const std::string name_help =
-        std::string("attach to TO (shm://, file://) as the producer NAME; default: '") +
+        std::string("attach to TO (shm://, file://, nats://) as the producer NAME; default: '") +
         default_name_prefix +
         "' and 16 hex digits hashed from FROM and TO as written, the same on every run, so "
         "that a restarted bridge takes its predecessor's place. Two live bridges of one name "
@@ -304,12 +307,13 @@ po::options_description describe_options() {
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "from", po::value<std::string>()->value_name("FROM"),
-        "where to take from: shm://NAME, file:///PATH, topic://NAME, fifo:///PATH or pipe: "
-        "(standard input)")(
-        "to", po::value<std::string>()->value_name("TO"),
-        "where to send: shm://NAME, file:///PATH, topic://NAME, fifo:///PATH or pipe: "
-        "(standard output)")("batch", po::value<std::string>()->value_name("N"),
-                             batch_help.c_str())(
+        ("where to take from: shm://NAME, file:///PATH, topic://NAME, fifo:///PATH, pipe: "
+         "(standard input) or " +
+         std::string(nats::uri_help))
+            .c_str())("to", po::value<std::string>()->value_name("TO"),
+                      "where to send: shm://NAME, file:///PATH, topic://NAME, fifo:///PATH, pipe: "
+                      "(standard output) or nats://... (as FROM)")(
+        "batch", po::value<std::string>()->value_name("N"), batch_help.c_str())(
         "timeout", po::value<std::string>()->value_name("SECONDS"), timeout_help.c_str())(
         "name", po::value<std::string>()->value_name("NAME"), name_help.c_str());
     cli::add_channel_options(options);
@@ -323,8 +327,12 @@ settings read_settings(const po::variables_map& values) {
     s.sizes = cli::read_sizes_given(values);
     if (values.count("batch"))
         s.batch = cli::parse_count("batch", values["batch"].as<std::string>(), batch_bounds);
-    if (values.count("timeout"))
+    if (values.count("timeout")) {
         s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
+        // On nats://, also the wait for a server.
+        s.in.connect_timeout = s.out.connect_timeout =
+            std::chrono::milliseconds(std::llround(s.timeout * 1000));
+    }
     if (!values.count("from") || !values.count("to"))
         throw cli::usage_error(
             std::string(values.count("from") ? "missing TO" : "missing FROM and TO") +

@@ -11,10 +11,12 @@
 #include <conveyor/codec/generated_xdr.hpp>
 #include <conveyor/error.hpp>
 #include <conveyor/generated_message.hpp>
+#include <conveyor/nats/open.hpp>
 #include <conveyor/shm/topic.hpp>
 
 #include <boost/program_options/value_semantic.hpp>
 
+#include <cmath>
 #include <iostream>
 #include <optional>
 
@@ -89,13 +91,17 @@ private:
     }
 
     // Mid-stream, what has not arrived yet is not lost. Stopped by a signal, the rest of an
-    // shm:// stream stays for the next consumer; a pipe or FIFO keeps nothing without a
-    // reader, so there the rest is lost.
+    // shm:// or nats:// stream stays for the next consumer; a pipe or FIFO keeps nothing
+    // without a reader, so there the rest is lost.
     stream_verifier::summary verified() const {
         auto summary = verifier_.result();
-        const bool rest_kept = signals_.stop_requested() && s_.where.kind() == scheme::shm;
+        const bool rest_kept = signals_.stop_requested() && keeps_the_rest();
         if (rest_kept || !finished_) summary.lost = 0;
         return summary;
+    }
+
+    bool keeps_the_rest() const {
+        return s_.where.kind() == scheme::shm || s_.where.kind() == scheme::nats;
     }
 
     void report_if_asked() {
@@ -179,7 +185,7 @@ private:
         std::string line = "conveyor-consumer: stopped by signal " +
                            std::to_string(signals_.stop_signal()) + " after " +
                            std::to_string(meter_.messages) + " messages; ";
-        if (s_.where.kind() == scheme::shm)
+        if (keeps_the_rest())
             line += "the rest stays in " + s_.where.uri() + " for the next consumer";
         else if (s_.where.kind() == scheme::topic)
             line += "what " + s_.where.uri() + " publishes from now on is not kept for it";
@@ -242,7 +248,8 @@ po::options_description describe_options() {
     const std::string count_help =
         "stop after N messages; " + cli::bounds_help(cli::whole_bounds{});
     const std::string timeout_help =
-        "give up (exit 2) when nothing arrives for that long; default: wait; " +
+        "give up (exit 2) when nothing arrives for that long; default: wait. On nats:// also "
+        "the wait for a server (default 10 s); " +
         cli::bounds_help(cli::seconds_bounds);
     const std::string producers_help =
         "end of stream only once N producers have attached and all have gone; " +
@@ -250,10 +257,11 @@ po::options_description describe_options() {
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
-        "where to take from: shm://NAME, file:///PATH, topic://NAME (every message published "
-        "from now on), fifo:///PATH or pipe: (standard input)")(
-        "count", po::value<std::string>()->value_name("N"),
-        count_help.c_str())("quiet,q", "do not write messages to standard output")(
+        ("where to take from: shm://NAME, file:///PATH, topic://NAME (every message published "
+         "from now on), fifo:///PATH, pipe: (standard input) or " +
+         std::string(nats::uri_help))
+            .c_str())("count", po::value<std::string>()->value_name("N"),
+                      count_help.c_str())("quiet,q", "do not write messages to standard output")(
         "verify", "check generated messages (conveyor-producer --generate): none lost, "
                   "duplicated, corrupt or out of order; exit 1 if any is. Consumers sharing "
                   "a shm:// queue each count the messages the others took as lost: with "
@@ -280,8 +288,10 @@ settings read_settings(const po::variables_map& values) {
     s.channel.min_producers = cli::parse_count("producers", values["producers"].as<std::string>());
     if (values.count("count"))
         s.count = cli::parse_count("count", values["count"].as<std::string>());
-    if (values.count("timeout"))
+    if (values.count("timeout")) {
         s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
+        s.channel.connect_timeout = std::chrono::milliseconds(std::llround(s.timeout * 1000));
+    }
     if (!values.count("endpoint")) throw cli::usage_error("missing ENDPOINT (e.g. shm://orders)");
     s.where = cli::parse_endpoint(values["endpoint"].as<std::string>());
     if (s.channel.lines && s.channel.min_producers > 1)

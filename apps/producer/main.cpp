@@ -9,12 +9,14 @@
 #include <conveyor/codec/generated_xdr.hpp>
 #include <conveyor/error.hpp>
 #include <conveyor/generated_message.hpp>
+#include <conveyor/nats/open.hpp>
 #include <conveyor/pipe/stream.hpp>
 
 #include <boost/program_options/value_semantic.hpp>
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -273,14 +275,16 @@ po::options_description describe_options() {
     const std::string rate_help =
         "send at most N messages per second; " + cli::bounds_help(cli::rate_bounds);
     const std::string timeout_help =
-        "give up (exit 2) when the channel stays full that long; default: wait; " +
+        "give up (exit 2) when the channel stays full that long; default: wait. On nats:// "
+        "also the wait for a server (default 10 s); " +
         cli::bounds_help(cli::seconds_bounds);
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
-        "where to send: shm://NAME, file:///PATH, topic://NAME (to every subscriber), "
-        "fifo:///PATH or pipe: (standard output)")(
-        "generate", po::value<std::string>()->value_name("N"), generate_help.c_str())(
+        ("where to send: shm://NAME, file:///PATH, topic://NAME (to every subscriber), "
+         "fifo:///PATH, pipe: (standard output) or " +
+         std::string(nats::uri_help))
+            .c_str())("generate", po::value<std::string>()->value_name("N"), generate_help.c_str())(
         "size", po::value<std::string>()->value_name("BYTES")->default_value("64"),
         size_help.c_str())(
         "format", po::value<std::string>()->value_name("raw|xdr")->default_value("raw"),
@@ -308,8 +312,10 @@ settings read_settings(const po::variables_map& values) {
         s.generate = cli::parse_count("generate", values["generate"].as<std::string>());
     s.size = cli::parse_size("size", values["size"].as<std::string>(), size_bounds);
     if (values.count("rate")) s.rate = cli::parse_rate("rate", values["rate"].as<std::string>());
-    if (values.count("timeout"))
+    if (values.count("timeout")) {
         s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
+        s.channel.connect_timeout = std::chrono::milliseconds(std::llround(s.timeout * 1000));
+    }
     if (!values.count("endpoint")) throw cli::usage_error("missing ENDPOINT (e.g. shm://orders)");
     s.where = cli::parse_endpoint(values["endpoint"].as<std::string>());
     s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;

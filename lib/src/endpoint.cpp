@@ -2,6 +2,7 @@
 #include "conveyor/endpoint.hpp"
 
 #include "conveyor/error.hpp"
+#include "nats/address.hpp"
 
 #include <array>
 #include <utility>
@@ -74,7 +75,7 @@ std::string check_path(std::string_view path, std::string_view what, std::string
 
 bool is_supported(scheme s) noexcept {
     return s == scheme::shm || s == scheme::file || s == scheme::topic || s == scheme::fifo ||
-           s == scheme::pipe;
+           s == scheme::pipe || s == scheme::nats;
 }
 
 endpoint endpoint::parse(std::string_view uri, std::error_code& ec, std::string* why) {
@@ -98,6 +99,7 @@ endpoint endpoint::parse(std::string_view uri, std::error_code& ec, std::string*
         if (p.kind == scheme::fifo) reason = check_path(result.name_, "FIFO", "fifo:///tmp/f");
         if (p.kind == scheme::file)
             reason = check_path(result.name_, "file", "file:///var/lib/orders.queue");
+        if (p.kind == scheme::nats) reason = nats::detail::check_address(result.name_);
         if (!reason.empty()) return fail(errc::invalid_endpoint, reason);
         if (p.kind == scheme::pipe && !result.name_.empty())
             return fail(errc::invalid_endpoint, "pipe: takes nothing after the colon");

@@ -2,6 +2,7 @@
 #include "conveyor/open.hpp"
 
 #include "conveyor/error.hpp"
+#include "conveyor/nats/open.hpp"
 #include "conveyor/pipe/fifo.hpp"
 #include "conveyor/shm/queue.hpp"
 #include "conveyor/shm/topic.hpp"
@@ -21,8 +22,18 @@ std::unique_ptr<receiver> open_pipe(const endpoint& where, const channel_options
     return pipe::open_pipe_receiver(where, options, ec, why);
 }
 
+std::unique_ptr<sender> open_nats(const endpoint& where, const channel_options& options,
+                                  std::error_code& ec, std::string* why, sender*) {
+    return nats::open_sender(where, options, ec, why);
+}
+
+std::unique_ptr<receiver> open_nats(const endpoint& where, const channel_options& options,
+                                    std::error_code& ec, std::string* why, receiver*) {
+    return nats::open_receiver(where, options, ec, why);
+}
+
 // Opens Shm (the shm transport's class) for shm:// and file://, Topic for topic://, the pipe
-// transport for fifo:// and pipe:, and refuses what is not built yet.
+// transport for fifo:// and pipe:, JetStream for nats://, and refuses what is not built yet.
 template <class Channel, class Shm, class Topic>
 std::unique_ptr<Channel> open_channel(const endpoint& where, const channel_options& options,
                                       std::error_code& ec, std::string* why) {
@@ -36,6 +47,8 @@ std::unique_ptr<Channel> open_channel(const endpoint& where, const channel_optio
     } else if (where.kind() == scheme::fifo || where.kind() == scheme::pipe) {
         result = open_pipe(where, options, ec, &reason, static_cast<Channel*>(nullptr));
         if (ec && reason.empty()) reason = where.uri() + ": " + ec.message();
+    } else if (where.kind() == scheme::nats) {
+        result = open_nats(where, options, ec, &reason, static_cast<Channel*>(nullptr));
     } else {
         ec = errc::unsupported_scheme;
         reason = where.uri() + ": transport not supported yet";

@@ -10,7 +10,8 @@ file(READ ${OUTPUT} json)
 
 set(keys transport pattern size msgs_per_s mb_per_s rtt_p50_us rtt_p99_us verified)
 set(transports conveyor-shm conveyor-shm-ack conveyor-shm-zerocopy conveyor-file
-    conveyor-file-sync conveyor-topic conveyor-fifo conveyor-pipe pipe fifo uds posix-mq boost-mq)
+    conveyor-file-sync conveyor-topic conveyor-fifo conveyor-pipe pipe fifo uds posix-mq boost-mq
+    conveyor-nats nats-c nats-c-msgid)
 set(patterns 1x1 4x4 pingpong)
 set(fan_out_transports conveyor-topic pipe uds) # the 1to4 pattern: each consumer gets all
 # The RPC rows: calls one at a time and 16 in flight, each with calls/s and round trips.
@@ -82,7 +83,8 @@ endforeach()
 
 # Every transport that needs nothing from the system beyond the defaults ran each pattern.
 foreach(transport conveyor-shm conveyor-shm-ack conveyor-shm-zerocopy conveyor-file
-                  conveyor-file-sync conveyor-fifo conveyor-pipe pipe fifo uds boost-mq)
+                  conveyor-file-sync conveyor-fifo conveyor-pipe pipe fifo uds boost-mq
+                  conveyor-nats nats-c nats-c-msgid)
     foreach(pattern IN LISTS patterns)
         if(NOT "${transport}/${pattern}" IN_LIST seen)
             message(FATAL_ERROR "no ${pattern} result for ${transport}:\n${json}")

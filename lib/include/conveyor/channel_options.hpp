@@ -2,6 +2,7 @@
 // the behaviour the caller asks of it. Every transport reads the fields that concern it.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -44,10 +45,14 @@ struct channel_options {
     // Senders: a named producer. One that dies pauses its stream instead of ending it, and
     // the next sender opened under the same name takes its place. Empty: anonymous.
     std::string producer_name;
-    // file:// created by this call: when a sent message is on disk.
+    // file:// created by this call: when a sent message is on disk. nats:// senders: when
+    // the server has confirmed it (none: within a window, by close; docs/nats.md).
     sync_policy sync = sync_policy::batch;
     // topic:// created by this call: what happens to a subscriber that falls behind.
     slow_subscriber slow = slow_subscriber::block;
+    // nats://: how long opening a channel (and closing a sender, which waits for the server
+    // to confirm what it sent) may wait for a server to answer; the apps' --timeout sets it.
+    std::chrono::milliseconds connect_timeout{10'000};
 };
 
 } // namespace conveyor
