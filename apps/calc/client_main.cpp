@@ -86,16 +86,7 @@ int main(int argc, char** argv) try {
         ("bench: calls at a time (default 1; " + cli::bounds_help(in_flight_bounds) + ")").c_str());
     po::options_description all;
     all.add(visible).add_options()("words", po::value<std::vector<std::string>>());
-    po::positional_options_description positional;
-    positional.add("words", -1);
-    po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(),
-                  vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        throw cli::usage_error(e.what());
-    }
+    const auto vm = cli::parse_command_line(argc, argv, all, "words", -1);
     if (vm.count("help")) {
         std::cout << visible << "\nExample: " << app << " tcp://127.0.0.1:40123 add 2 3\n"
                   << cli::exit_code_help();

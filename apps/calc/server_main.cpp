@@ -56,16 +56,7 @@ int main(int argc, char** argv) try {
         "serve under this program number instead of calc's 0x2C0FFEE0");
     po::options_description all;
     all.add(visible).add_options()("endpoint", po::value<std::vector<std::string>>());
-    po::positional_options_description positional;
-    positional.add("endpoint", -1);
-    po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(),
-                  vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        throw cli::usage_error(e.what());
-    }
+    const auto vm = cli::parse_command_line(argc, argv, all, "endpoint", -1);
     if (vm.count("help")) {
         std::cout << visible << "\nExample: " << app << " tcp://127.0.0.1:0 udp://127.0.0.1:0\n"
                   << cli::exit_code_help();

@@ -216,16 +216,10 @@ channel_options read_channel_options(const po::variables_map& values) {
     return options;
 }
 
-po::variables_map parse_command_line(int argc, char** argv, const po::options_description& options,
-                                     const char* positional_name) {
-    return parse_command_line(argc, argv, options, std::vector<std::string>{positional_name});
-}
+namespace {
 
-po::variables_map parse_command_line(int argc, char** argv, const po::options_description& options,
-                                     const std::vector<std::string>& positional_names) {
-    po::positional_options_description positional;
-    for (const auto& name : positional_names)
-        positional.add(name.c_str(), 1);
+po::variables_map parse_with(int argc, char** argv, const po::options_description& options,
+                             const po::positional_options_description& positional) {
     po::variables_map values;
     try {
         po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(),
@@ -235,6 +229,23 @@ po::variables_map parse_command_line(int argc, char** argv, const po::options_de
         throw usage_error(e.what());
     }
     return values;
+}
+
+} // namespace
+
+po::variables_map parse_command_line(int argc, char** argv, const po::options_description& options,
+                                     const char* positional_name, int max_count) {
+    po::positional_options_description positional;
+    positional.add(positional_name, max_count);
+    return parse_with(argc, argv, options, positional);
+}
+
+po::variables_map parse_command_line(int argc, char** argv, const po::options_description& options,
+                                     const std::vector<std::string>& positional_names) {
+    po::positional_options_description positional;
+    for (const auto& name : positional_names)
+        positional.add(name.c_str(), 1);
+    return parse_with(argc, argv, options, positional);
 }
 
 } // namespace conveyor::cli

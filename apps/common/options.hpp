@@ -95,11 +95,12 @@ bool keeps_until_acknowledged(const endpoint& where);
 void add_channel_options(boost::program_options::options_description& options);
 channel_options read_channel_options(const boost::program_options::variables_map& values);
 
-// Parses argv against options with one positional ENDPOINT; throws usage_error.
+// Parses argv against options with one positional ENDPOINT (or up to max_count of them,
+// -1: any number); throws usage_error.
 boost::program_options::variables_map
 parse_command_line(int argc, char** argv,
                    const boost::program_options::options_description& options,
-                   const char* positional_name);
+                   const char* positional_name, int max_count = 1);
 // The same with several positional arguments, named in order.
 boost::program_options::variables_map
 parse_command_line(int argc, char** argv,

@@ -17,8 +17,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/program_options/options_description.hpp>
-#include <boost/program_options/parsers.hpp>
-#include <boost/program_options/positional_options.hpp>
 #include <boost/program_options/value_semantic.hpp>
 #include <boost/program_options/variables_map.hpp>
 
@@ -159,16 +157,7 @@ int main(int argc, char** argv) try {
         "producers", po::value<std::string>()->value_name("N")->default_value("1"),
         "per endpoint: end of stream only once N producers have come and gone; at least 1");
     cli::add_channel_options(options);
-    po::positional_options_description positional;
-    positional.add("endpoint", -1);
-    po::variables_map values;
-    try {
-        po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(),
-                  values);
-        po::notify(values);
-    } catch (const po::error& e) {
-        throw cli::usage_error(e.what());
-    }
+    const auto values = cli::parse_command_line(argc, argv, options, "endpoint", -1);
     if (values.count("help")) {
         std::cout << help_text << options << cli::exit_code_help();
         return cli::exit_ok;
