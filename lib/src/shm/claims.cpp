@@ -20,7 +20,10 @@ void release(claim_entry& claim) noexcept {
 // Turns the messages from begin to end into skip records: their bytes may be half written.
 void void_records(const segment_shape& shape, std::byte* ring, std::uint64_t begin,
                   std::uint64_t end) noexcept {
-    if (end < begin || end - begin > shape.capacity) return; // forged: nothing to follow
+    // Forged positions: nothing to follow (records start on record_alignment boundaries).
+    if (end < begin || end - begin > shape.capacity || begin % record_alignment != 0 ||
+        end % record_alignment != 0)
+        return;
     for (std::uint64_t at = begin; at < end;) {
         const std::uint64_t offset = at % shape.capacity;
         auto* header = reinterpret_cast<record_header*>(ring + offset);
@@ -116,11 +119,18 @@ bool repair_claims(queue_control& q, const segment_shape& shape, std::byte* ring
                   "tail " + std::to_string(tail);
         return false;
     }
+    if (tail % record_alignment != 0 || claimed % record_alignment != 0) {
+        problem = "tail " + std::to_string(tail) + " or claimed " + std::to_string(claimed) +
+                  " is not on a record boundary";
+        return false;
+    }
     for (auto& claim : q.claims) {
         const auto state = claim.state.load(relaxed);
         if (state == claim_entry::unused) continue;
         const bool whole = (state == claim_entry::copying || state == claim_entry::copied) &&
                            claim.begin.load(relaxed) >= tail &&
+                           claim.begin.load(relaxed) % record_alignment == 0 &&
+                           claim.end.load(relaxed) % record_alignment == 0 &&
                            claim.begin.load(relaxed) < claim.end.load(relaxed) &&
                            claim.end.load(relaxed) <= claimed;
         if (!whole) release(claim); // opened by a producer that died before moving claimed
