@@ -19,8 +19,11 @@ public:
     }
     void commit() override { queue_.send(buffer_.data(), buffer_.size(), 0); }
     void close() override {
+        // The end marker is an empty message; send() copies it with memcpy, whose pointers
+        // must be valid even for no bytes.
+        const std::byte none{};
         for (std::size_t i = 0; i < readers_; ++i)
-            queue_.send(nullptr, 0, 0);
+            queue_.send(&none, 0, 0);
     }
 
 private:

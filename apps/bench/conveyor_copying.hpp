@@ -71,12 +71,16 @@ private:
     std::vector<bytes_view> views_;
 };
 
+// With acknowledge (a receiver opened with channel_options::acknowledge), each batch is
+// acknowledged once its messages were used, before the next is taken, as conveyor-consumer
+// does once it has written a batch out.
 class copying_reader final : public reader {
 public:
-    explicit copying_reader(std::unique_ptr<conveyor::receiver> receiver)
-        : receiver_(std::move(receiver)) {}
+    explicit copying_reader(std::unique_ptr<conveyor::receiver> receiver, bool acknowledge = false)
+        : receiver_(std::move(receiver)), acknowledge_(acknowledge) {}
     std::optional<std::span<const std::byte>> receive() override {
         if (next_ == batch_.size()) {
+            if (acknowledge_ && !batch_.empty()) receiver_->ack();
             // Up to 4 MiB a visit: many small messages, or one large.
             const std::size_t most =
                 std::max<std::size_t>(1, (4u << 20) / receiver_->max_message());
@@ -90,6 +94,7 @@ public:
 
 private:
     std::unique_ptr<conveyor::receiver> receiver_;
+    bool acknowledge_;
     message_batch batch_;
     std::size_t next_ = 0;
 };

@@ -4,6 +4,11 @@
 #include "conveyor/shm/queue.hpp"
 #include "conveyor/shm/segment.hpp"
 
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+
 namespace conveyor::bench {
 namespace {
 
@@ -21,25 +26,37 @@ std::vector<config> shm_capacities(std::size_t size) {
     return result;
 }
 
-shm_lanes::shm_lanes(const config& setting, const lane_plan& plan) : plan_(plan) {
+shm_lanes::shm_lanes(const config& setting, const lane_plan& plan,
+                     std::optional<sync_policy> durable)
+    : plan_(plan) {
+    if (durable) {
+        char pattern[] = "/var/tmp/conveyor-bench-XXXXXX";
+        if (!::mkdtemp(pattern))
+            throw std::system_error(errno, std::system_category(), "mkdtemp in /var/tmp");
+        directory_ = pattern;
+    }
     for (std::size_t i = 0; i < plan.lanes; ++i) {
         names_.push_back(unique_name("conveyor-bench-"));
         channel_options options;
         options.capacity = setting.value;
         options.max_message = plan.max_message;
-        shm::queue_receiver creator(where(i), options); // makes the segment, then leaves
+        if (durable) options.sync = *durable;
+        shm::queue_receiver creator(where(i), options); // makes the queue, then leaves
     }
 }
 
 shm_lanes::~shm_lanes() {
-    for (const auto& name : names_) {
-        std::error_code ignored;
-        shm::remove_segment(name, ignored);
+    std::error_code ignored;
+    if (!directory_.empty()) {
+        std::filesystem::remove_all(directory_, ignored);
+        return;
     }
+    for (const auto& name : names_)
+        shm::remove_segment(name, ignored);
 }
 
 endpoint shm_lanes::where(std::size_t lane) const {
-    std::string uri = "shm://";
+    std::string uri = directory_.empty() ? "shm://" : "file://" + directory_ + '/';
     uri += names_.at(lane);
     return endpoint::parse(uri);
 }

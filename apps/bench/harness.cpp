@@ -143,6 +143,67 @@ measurement run_throughput(transport& t, const config& setting, const workload& 
     return m;
 }
 
+// One producer, fan_out_readers consumers that each must receive every message, in order.
+// The rate is of messages published: each is delivered fan_out_readers times.
+constexpr std::size_t fan_out_readers = 4;
+
+measurement run_fan_out(transport& t, const config& setting, const workload& work) {
+    lane_plan plan;
+    plan.max_message = work.size;
+    plan.lanes = t.shares_lanes() ? 1 : fan_out_readers;
+    plan.readers_per_lane = fan_out_readers / plan.lanes;
+    plan.streaming = true;
+    plan.fan_out = true;
+    auto lanes = t.open(setting, plan);
+    touch_memory();
+
+    process_group group;
+    // Readers first: a topic's subscriber sees what is published after it subscribed.
+    for (std::size_t i = 0; i < fan_out_readers; ++i)
+        group.spawn([&, i] {
+            auto in = lanes->open_reader(i % plan.lanes);
+            lanes->forget();
+            group.started();
+            group.send(consume(*in));
+        });
+    if (!group.wait_ready(fan_out_readers)) return fail("a consumer did not start");
+    group.spawn([&] {
+        auto out = lanes->open_writer(0);
+        lanes->forget();
+        const message_generator generator(make_producer_id(), work.size, work.count);
+        group.started();
+        for (std::uint64_t sequence = 0; sequence < work.count; ++sequence) {
+            generator.make(sequence, out->prepare(work.size));
+            out->commit();
+        }
+        out->close();
+    });
+    lanes->forget();
+    if (!group.wait_ready(1)) return fail("the producer did not start");
+    const std::int64_t t0 = group.start();
+
+    std::int64_t end_ns = t0;
+    const std::uint64_t expected_sum = work.count * (work.count - 1) / 2;
+    for (std::size_t i = 0; i < fan_out_readers; ++i) {
+        report r;
+        if (!group.receive(r)) return fail("a consumer died or hung");
+        if (r.messages != work.count || r.sequence_sum != expected_sum)
+            return fail("a consumer received " + std::to_string(r.messages) + " of " +
+                        std::to_string(work.count));
+        if (r.duplicated + r.corrupt + r.out_of_order != 0)
+            return fail(std::to_string(r.duplicated) + " duplicated, " + std::to_string(r.corrupt) +
+                        " corrupt, " + std::to_string(r.out_of_order) + " out of order");
+        end_ns = std::max(end_ns, r.end_ns);
+    }
+    if (!group.reap()) return fail("a process failed");
+    const double seconds = double(end_ns - t0) * 1e-9;
+    measurement m;
+    m.verified = true;
+    m.msgs_per_s = double(work.count) / seconds;
+    m.mb_per_s = double(work.count) * double(work.size) / seconds / 1e6;
+    return m;
+}
+
 double percentile(std::vector<double>& values, double fraction) {
     if (values.empty()) return 0;
     const auto at = static_cast<std::size_t>(fraction * double(values.size() - 1));
@@ -230,13 +291,21 @@ const char* to_string(pattern p) noexcept {
         return "4x4";
     case pattern::pingpong:
         return "pingpong";
+    case pattern::fan_out:
+        return "1to4";
     }
     return "?";
 }
 
 measurement run(transport& t, const config& setting, const workload& work) {
-    return work.kind == pattern::pingpong ? run_pingpong(t, setting, work)
-                                          : run_throughput(t, setting, work);
+    switch (work.kind) {
+    case pattern::pingpong:
+        return run_pingpong(t, setting, work);
+    case pattern::fan_out:
+        return run_fan_out(t, setting, work);
+    default:
+        return run_throughput(t, setting, work);
+    }
 }
 
 } // namespace conveyor::bench

@@ -10,14 +10,6 @@
 
 namespace conveyor::bench {
 
-enum class pattern {
-    one_to_one,   // 1 producer process, 1 consumer process
-    four_to_four, // 4 producers, 4 consumers: one shared queue, or 4 pairs on byte streams
-    pingpong      // a client sends, a server echoes, the client waits for the echo
-};
-
-const char* to_string(pattern p) noexcept;
-
 struct workload {
     pattern kind = pattern::one_to_one;
     std::size_t size = 64;   // bytes per message
@@ -25,8 +17,8 @@ struct workload {
 };
 
 struct measurement {
-    std::optional<double> msgs_per_s; // throughput patterns
-    std::optional<double> mb_per_s;   // 10^6 bytes of messages per second
+    std::optional<double> msgs_per_s; // throughput patterns; fan-out: messages published
+    std::optional<double> mb_per_s;   // 10^6 bytes of messages per second (published)
     std::optional<double> rtt_p50_us; // ping-pong
     std::optional<double> rtt_p99_us;
     bool verified = false;

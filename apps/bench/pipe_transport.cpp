@@ -10,7 +10,7 @@ namespace {
 
 class pipe_channel final : public fd_pair_channel {
 public:
-    pipe_channel(const config& setting, const lane_plan& plan) : fd_pair_channel(plan.max_message) {
+    pipe_channel(const config& setting, const lane_plan& plan) : fd_pair_channel(plan) {
         for (std::size_t i = 0; i < plan.lanes; ++i) {
             int fds[2];
             if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe: pipe2");
@@ -24,6 +24,7 @@ class pipe_transport final : public transport {
 public:
     std::string name() const override { return "pipe"; }
     bool shares_lanes() const override { return false; }
+    bool runs(pattern) const override { return true; } // fan-out: a pipe per consumer
     std::vector<config> configs(std::size_t) const override {
         return {{"buffer 64K", 0}, {"buffer 1M", 1u << 20}};
     }

@@ -11,7 +11,11 @@
 namespace conveyor::bench {
 namespace {
 
-const std::string reference = "conveyor-shm";
+// The row every other is compared with: conveyor-topic for fan-out, where conveyor-shm
+// (each message to one consumer) has no row.
+std::string reference_for(pattern kind) {
+    return kind == pattern::fan_out ? "conveyor-topic" : "conveyor-shm";
+}
 
 std::string format(const char* spec, double value) {
     char text[64];
@@ -33,10 +37,12 @@ std::string size_label(std::size_t size) {
     return std::to_string(size) + " B";
 }
 
-// conveyor-shm's figure over this row's, oriented so that above 1 means conveyor-shm wins.
+// The reference's figure over this row's, oriented so that above 1 means the reference
+// (conveyor-shm; conveyor-topic for fan-out) wins.
 std::optional<double> advantage(const row& r, const std::vector<row>& rows) {
     for (const auto& ref : rows) {
-        if (ref.transport != reference || ref.kind != r.kind || ref.size != r.size) continue;
+        if (ref.transport != reference_for(r.kind) || ref.kind != r.kind || ref.size != r.size)
+            continue;
         if (!ref.result.verified || !r.result.verified) return std::nullopt;
         if (ref.result.msgs_per_s && r.result.msgs_per_s && *r.result.msgs_per_s > 0)
             return *ref.result.msgs_per_s / *r.result.msgs_per_s;

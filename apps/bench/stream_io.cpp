@@ -48,23 +48,45 @@ void set_pipe_size(int fd, std::size_t bytes) {
         throw_errno("fcntl(F_SETPIPE_SZ, " + std::to_string(bytes) + ")");
 }
 
-std::span<std::byte> fd_writer::prepare(std::size_t n) {
-    frame_.resize(length_size + n);
+namespace {
+
+// Room for a message of n bytes after its length, in frame.
+std::span<std::byte> frame_for(std::vector<std::byte>& frame, std::size_t n) {
+    frame.resize(length_size + n);
     const auto length = static_cast<std::uint32_t>(n);
-    std::memcpy(frame_.data(), &length, length_size);
-    return {frame_.data() + length_size, n};
+    std::memcpy(frame.data(), &length, length_size);
+    return {frame.data() + length_size, n};
 }
 
-void fd_writer::commit() {
-    const std::byte* p = frame_.data();
-    std::size_t left = frame_.size();
+void write_frame(int fd, const std::vector<std::byte>& frame) {
+    const std::byte* p = frame.data();
+    std::size_t left = frame.size();
     while (left > 0) { // one write, unless the stream takes part of a large message
-        const ssize_t n = ::write(fd_.get(), p, left);
+        const ssize_t n = ::write(fd, p, left);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) throw_errno("write");
         p += n;
         left -= static_cast<std::size_t>(n);
     }
+}
+
+} // namespace
+
+std::span<std::byte> fd_writer::prepare(std::size_t n) {
+    return frame_for(frame_, n);
+}
+
+void fd_writer::commit() {
+    write_frame(fd_.get(), frame_);
+}
+
+std::span<std::byte> fan_out_writer::prepare(std::size_t n) {
+    return frame_for(frame_, n);
+}
+
+void fan_out_writer::commit() {
+    for (const auto& fd : fds_)
+        write_frame(fd.get(), frame_);
 }
 
 fd_reader::fd_reader(unique_fd fd, std::size_t max_message)

@@ -44,6 +44,19 @@ private:
     std::vector<std::byte> frame_;
 };
 
+// Fan-out by hand: each message, framed once, written to every reader's stream in turn.
+class fan_out_writer final : public writer {
+public:
+    explicit fan_out_writer(std::vector<unique_fd> fds) : fds_(std::move(fds)) {}
+    std::span<std::byte> prepare(std::size_t n) override;
+    void commit() override;
+    void close() override { fds_.clear(); }
+
+private:
+    std::vector<unique_fd> fds_;
+    std::vector<std::byte> frame_;
+};
+
 class fd_reader final : public reader {
 public:
     fd_reader(unique_fd fd, std::size_t max_message);
@@ -57,11 +70,14 @@ private:
 };
 
 // A channel of one connected pair of descriptors per lane (a pipe, a socket pair): the
-// producer writes one end, the consumer reads the other.
+// producer writes one end, the consumer reads the other. Fan-out: the one producer writes
+// every lane.
 class fd_pair_channel : public channel {
 public:
-    explicit fd_pair_channel(std::size_t max_message) : max_message_(max_message) {}
+    explicit fd_pair_channel(const lane_plan& plan)
+        : max_message_(plan.max_message), fan_out_(plan.fan_out) {}
     std::unique_ptr<writer> open_writer(std::size_t lane) override {
+        if (fan_out_) return std::make_unique<fan_out_writer>(std::move(write_ends_));
         return std::make_unique<fd_writer>(std::move(write_ends_.at(lane)));
     }
     std::unique_ptr<reader> open_reader(std::size_t lane) override {
@@ -80,6 +96,7 @@ protected:
 
 private:
     std::size_t max_message_;
+    bool fan_out_;
     std::vector<unique_fd> read_ends_;
     std::vector<unique_fd> write_ends_;
 };

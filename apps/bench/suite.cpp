@@ -61,9 +61,12 @@ std::vector<row> run_suite(const suite_options& options,
         if (!options.only.empty() &&
             std::find(options.only.begin(), options.only.end(), t->name()) == options.only.end())
             continue;
-        for (pattern kind : {pattern::one_to_one, pattern::four_to_four, pattern::pingpong}) {
+        for (pattern kind :
+             {pattern::one_to_one, pattern::four_to_four, pattern::pingpong, pattern::fan_out}) {
+            if (!t->runs(kind)) continue;
             for (std::size_t size : {std::size_t(64), std::size_t(4) << 10, std::size_t(1) << 20}) {
                 if (kind == pattern::pingpong && size != 64) continue;
+                if (kind == pattern::fan_out && size > (std::size_t(4) << 10)) continue;
                 workload work{kind, size, options.count_small};
                 if (kind == pattern::pingpong)
                     work.count = options.round_trips;

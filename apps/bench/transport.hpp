@@ -3,6 +3,8 @@
 // with a make_* function, listed in transports.cpp.
 #pragma once
 
+#include "pattern.hpp"
+
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -42,6 +44,9 @@ struct lane_plan {
     // Writers may hold messages back and send several at once (a throughput run); false
     // where each message must go at once (ping-pong).
     bool streaming = false;
+    // Every reader gets every message: the one writer's open_writer(0) writes each message
+    // to every lane (a stream per reader), or to the one lane all readers read (a topic).
+    bool fan_out = false;
 };
 
 // The objects of one run. Made in the parent before any fork; the destructor, which runs
@@ -70,6 +75,9 @@ public:
     // Whether producers and consumers of a 4x4 run share one queue (a message queue) or
     // pair up on lanes of their own (a byte stream has one reader per stream).
     virtual bool shares_lanes() const = 0;
+    // Whether the transport takes part in a pattern: fan-out only where every reader can get
+    // every message (a topic, or a stream per reader written by the producer).
+    virtual bool runs(pattern kind) const { return kind != pattern::fan_out; }
     // The settings worth trying for messages of size bytes, the default first.
     virtual std::vector<config> configs(std::size_t size) const = 0;
     // Fails by throwing, naming the transport and the cause; a setting the system refuses
@@ -81,7 +89,11 @@ public:
 std::vector<std::unique_ptr<transport>> all_transports();
 
 std::unique_ptr<transport> make_conveyor_shm();
+std::unique_ptr<transport> make_conveyor_shm_ack();
 std::unique_ptr<transport> make_conveyor_shm_zerocopy();
+std::unique_ptr<transport> make_conveyor_file();
+std::unique_ptr<transport> make_conveyor_file_sync();
+std::unique_ptr<transport> make_conveyor_topic();
 std::unique_ptr<transport> make_conveyor_fifo();
 std::unique_ptr<transport> make_conveyor_pipe();
 std::unique_ptr<transport> make_pipe();

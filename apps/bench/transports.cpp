@@ -9,7 +9,11 @@ namespace conveyor::bench {
 std::vector<std::unique_ptr<transport>> all_transports() {
     std::vector<std::unique_ptr<transport>> all;
     all.push_back(make_conveyor_shm());
+    all.push_back(make_conveyor_shm_ack());
     all.push_back(make_conveyor_shm_zerocopy());
+    all.push_back(make_conveyor_file());
+    all.push_back(make_conveyor_file_sync());
+    all.push_back(make_conveyor_topic());
     all.push_back(make_conveyor_fifo());
     all.push_back(make_conveyor_pipe());
     all.push_back(make_pipe());

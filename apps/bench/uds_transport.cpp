@@ -18,7 +18,7 @@ void set_buffer(int fd, int option, int force_option, std::size_t bytes) {
 
 class uds_channel final : public fd_pair_channel {
 public:
-    uds_channel(const config& setting, const lane_plan& plan) : fd_pair_channel(plan.max_message) {
+    uds_channel(const config& setting, const lane_plan& plan) : fd_pair_channel(plan) {
         for (std::size_t i = 0; i < plan.lanes; ++i) {
             int fds[2];
             if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
@@ -36,6 +36,7 @@ class uds_transport final : public transport {
 public:
     std::string name() const override { return "uds"; }
     bool shares_lanes() const override { return false; }
+    bool runs(pattern) const override { return true; } // fan-out: a socket per consumer
     std::vector<config> configs(std::size_t) const override {
         return {{"default buffers", 0}, {"buffers 1M", 1u << 20}, {"buffers 8M", 8u << 20}};
     }

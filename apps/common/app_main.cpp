@@ -5,6 +5,7 @@
 
 #include <conveyor/error.hpp>
 
+#include <cctype>
 #include <iostream>
 
 namespace conveyor::cli {
@@ -12,10 +13,21 @@ namespace conveyor::cli {
 int run_app(int argc, char** argv, const app_description& app,
             const boost::program_options::options_description& options,
             const std::function<int(const boost::program_options::variables_map&)>& body) {
+    return run_app(argc, argv, app, {"endpoint"}, options, body);
+}
+
+int run_app(int argc, char** argv, const app_description& app,
+            const std::vector<std::string>& operands,
+            const boost::program_options::options_description& options,
+            const std::function<int(const boost::program_options::variables_map&)>& body) {
     try {
-        const auto values = parse_command_line(argc, argv, options, "endpoint");
+        const auto values = parse_command_line(argc, argv, options, operands);
         if (values.count("help")) {
-            std::cout << "Usage: " << app.name << " ENDPOINT [options]\n\n"
+            std::string usage;
+            for (const auto& operand : operands)
+                for (char c : " " + operand)
+                    usage += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            std::cout << "Usage: " << app.name << usage << " [options]\n\n"
                       << app.description << "\n\n"
                       << options << "\nExample: " << app.example << '\n'
                       << exit_code_help();

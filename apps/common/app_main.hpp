@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace conveyor {
 class error;
@@ -26,6 +28,12 @@ int report_failure(const char* app, const error& e, std::size_t max_message = 0)
 
 // Runs body with the parsed options; the positional argument is "endpoint".
 int run_app(int argc, char** argv, const app_description& app,
+            const boost::program_options::options_description& options,
+            const std::function<int(const boost::program_options::variables_map&)>& body);
+// The same for an app of several positional arguments, named in order by operands (each is
+// read as the option of that name; --help's usage line shows them in upper case).
+int run_app(int argc, char** argv, const app_description& app,
+            const std::vector<std::string>& operands,
             const boost::program_options::options_description& options,
             const std::function<int(const boost::program_options::variables_map&)>& body);
 

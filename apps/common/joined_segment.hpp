@@ -1,5 +1,6 @@
-// A notice for a user whose --capacity or --max-message met a segment that already existed:
-// those sizes apply only when a call creates the segment, and joining keeps the segment's.
+// Notices about the queue or topic an app joined: --capacity, --max-message or --slow that
+// met one that already existed (those apply only when a call creates it, and joining keeps
+// its own), and a durable queue recovered after a crash.
 #pragma once
 
 #include <conveyor/endpoint.hpp>
@@ -13,6 +14,7 @@ namespace conveyor::cli {
 struct sizes_given {
     bool capacity = false;
     bool max_message = false;
+    bool slow = false;
 };
 sizes_given read_sizes_given(const boost::program_options::variables_map& values);
 
@@ -20,5 +22,10 @@ sizes_given read_sizes_given(const boost::program_options::variables_map& values
 // stderr, naming the segment's sizes and how to get the ones asked for.
 void note_joined_segment(const char* app, const endpoint& where, const channel_options& asked,
                          sizes_given given);
+
+// If opening the channel recovered a durable queue that had lost records to a crash, says
+// what was dropped, on stderr.
+void note_recovery(const char* app, const sender& channel);
+void note_recovery(const char* app, const receiver& channel);
 
 } // namespace conveyor::cli

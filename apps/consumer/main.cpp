@@ -12,6 +12,7 @@
 #include <conveyor/error.hpp>
 #include <conveyor/generated_message.hpp>
 #include <conveyor/nats/open.hpp>
+#include <conveyor/shm/topic.hpp>
 
 #include <boost/program_options/value_semantic.hpp>
 
@@ -46,6 +47,7 @@ public:
     int run() {
         in_ = open_receiver(s_.where, s_.channel);
         cli::note_joined_segment("conveyor-consumer", s_.where, s_.channel, s_.sizes);
+        cli::note_recovery("conveyor-consumer", *in_);
         int status = cli::exit_ok;
         std::optional<error> failure;
         try {
@@ -105,7 +107,9 @@ private:
     void report_if_asked() {
         if (!signals_.take_report_request()) return;
         std::cerr << "conveyor-consumer: so far " + meter_.line("received") + '\n';
-        if (s_.verify) std::cerr << stream_verifier::describe(verified()) + '\n';
+        if (s_.verify)
+            std::cerr << stream_verifier::describe(verified()) + ", " +
+                             std::to_string(redelivered_) + " redelivered\n";
     }
 
     int take_all() {
@@ -127,6 +131,7 @@ private:
             const std::uint64_t before = meter_.messages - batch.size();
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 const auto message = batch[i];
+                redelivered_ += batch.redelivered(i);
                 const std::optional<bytes_view> taken =
                     s_.xdr ? unwrap(message, before + i + 1) : std::optional<bytes_view>(message);
                 // An undecodable message is verified as an empty one: corrupt.
@@ -134,8 +139,18 @@ private:
                 if (corrupt && !s_.xdr && !hinted_xdr_) hint_if_typed(message, before + i + 1);
                 if (!s_.quiet && taken && !out_.append(*taken)) return output_failed();
             }
+            if (!acknowledge()) return output_failed();
         }
         return cli::exit_ok;
+    }
+
+    // With acknowledged delivery, the batch is done with once it is written out and flushed:
+    // a consumer killed before that leaves it to the next one. False when writing failed.
+    bool acknowledge() {
+        if (!s_.channel.acknowledge) return true;
+        if (!s_.quiet && !out_.flush()) return false;
+        in_->ack();
+        return true;
     }
 
     // The generated message inside a typed envelope; none, with the cause on stderr, when the
@@ -172,6 +187,8 @@ private:
                            std::to_string(meter_.messages) + " messages; ";
         if (keeps_the_rest())
             line += "the rest stays in " + s_.where.uri() + " for the next consumer";
+        else if (s_.where.kind() == scheme::topic)
+            line += "what " + s_.where.uri() + " publishes from now on is not kept for it";
         else if (s_.where.kind() == scheme::fifo)
             line += "what " + s_.where.uri() +
                     " still holds is lost once its last reader closes, and its producers "
@@ -182,11 +199,14 @@ private:
         return cli::exit_ok;
     }
 
-    // Messages taken but not written are lost: the queue has already handed them out.
+    // Messages taken but not written are lost, unless they were only leased: then the next
+    // consumer gets them again.
     int output_failed() const {
         std::cerr << "conveyor-consumer: writing standard output: " << out_.failure().message()
                   << "; stopped taking messages from " << in_->describe() << " ("
-                  << out_.unwritten() << " taken but not written)\n";
+                  << out_.unwritten() << " taken but not written"
+                  << (s_.channel.acknowledge ? ", not acknowledged: they are delivered again)\n"
+                                             : ")\n");
         return cli::exit_failure;
     }
 
@@ -195,9 +215,16 @@ private:
             std::cerr << "conveyor-consumer: " << s_.where.uri() << ": ... and "
                       << undecodable_ - max_reported << " more undecodable messages\n";
         std::cerr << meter_.line("received") + '\n'; // one write: a producer may print beside it
+        if (const auto* topic = dynamic_cast<const shm::topic_receiver*>(in_.get());
+            topic && topic->dropped() != 0)
+            std::cerr << "conveyor-consumer: " + s_.where.uri() + ": " +
+                             std::to_string(topic->dropped()) +
+                             " messages dropped: this subscriber fell a whole ring behind "
+                             "(the topic was created with --slow drop)\n";
         if (!s_.verify) return;
         const auto summary = verified();
-        std::cerr << stream_verifier::describe(summary) + '\n';
+        std::cerr << stream_verifier::describe(summary) + ", " + std::to_string(redelivered_) +
+                         " redelivered\n";
         if (summary.out_of_order != 0)
             std::cerr << summary.out_of_order
                       << " messages arrived out of their producer's order\n";
@@ -211,20 +238,30 @@ private:
     static constexpr std::uint64_t max_reported = 10; // undecodable messages named on stderr
     std::vector<std::byte> unwrapped_;
     std::uint64_t undecodable_ = 0;
-    bool hinted_xdr_ = false; // hint_if_typed has spoken
-    bool finished_ = false;   // take_all has returned
+    std::uint64_t redelivered_ = 0; // messages taken that had been delivered before
+    bool hinted_xdr_ = false;       // hint_if_typed has spoken
+    bool finished_ = false;         // take_all has returned
     cli::throughput_meter meter_;
 };
 
 po::options_description describe_options() {
+    const std::string count_help =
+        "stop after N messages; " + cli::bounds_help(cli::whole_bounds{});
+    const std::string timeout_help =
+        "give up (exit 2) when nothing arrives for that long; default: wait; on nats:// also "
+        "the wait for a server (default 10 s); " +
+        cli::bounds_help(cli::seconds_bounds);
+    const std::string producers_help =
+        "end of stream only once N producers have attached and all have gone; " +
+        cli::bounds_help(cli::whole_bounds{});
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
-        ("where to take from: shm://NAME, fifo:///PATH, pipe: (standard input) or " +
+        ("where to take from: shm://NAME, file:///PATH, topic://NAME (every message published "
+         "from now on), fifo:///PATH, pipe: (standard input) or " +
          std::string(nats::uri_help))
-            .c_str())("count", po::value<std::uint64_t>()->value_name("N"),
-                      "stop after N messages")("quiet,q",
-                                               "do not write messages to standard output")(
+            .c_str())("count", po::value<std::string>()->value_name("N"),
+                      count_help.c_str())("quiet,q", "do not write messages to standard output")(
         "verify", "check generated messages (conveyor-producer --generate): none lost, "
                   "duplicated, corrupt or out of order; exit 1 if any is. Consumers sharing "
                   "a shm:// queue each count the messages the others took as lost: with "
@@ -232,38 +269,39 @@ po::options_description describe_options() {
         "format", po::value<std::string>()->value_name("raw|xdr")->default_value("raw"),
         "xdr: messages are typed XDR envelopes (conveyor-producer --format xdr); one "
         "that fails its checks is named on stderr and makes the exit status 1")(
-        "timeout", po::value<std::string>()->value_name("SECONDS"),
-        "give up (exit 2) when nothing arrives for that long; default: wait. On nats:// "
-        "also the wait for a server (default 10 s)")(
-        "producers", po::value<std::size_t>()->value_name("N")->default_value(1),
-        "end of stream only once N producers have attached and all have gone");
+        "timeout", po::value<std::string>()->value_name("SECONDS"), timeout_help.c_str())(
+        "producers", po::value<std::string>()->value_name("N")->default_value("1"),
+        producers_help.c_str())(
+        "no-ack", "on shm://, file:// and nats://: take messages outright instead of "
+                  "acknowledging each batch once it is written out and flushed (then a "
+                  "consumer killed mid-batch loses what it had taken; with acknowledgement the "
+                  "next consumer gets it again, marked redelivered)");
     cli::add_channel_options(options);
     return options;
 }
 
+// Every number first: a bad value is refused before the endpoint is looked at or opened.
 settings read_settings(const po::variables_map& values) {
-    if (!values.count("endpoint")) throw cli::usage_error("missing ENDPOINT (e.g. shm://orders)");
     settings s;
-    s.where = cli::parse_endpoint(values["endpoint"].as<std::string>());
     s.channel = cli::read_channel_options(values);
     s.sizes = cli::read_sizes_given(values);
-    s.channel.min_producers = values["producers"].as<std::size_t>();
-    if (s.channel.min_producers == 0) throw cli::usage_error("--producers: N must be at least 1");
-    if (s.channel.lines && s.channel.min_producers > 1)
-        throw cli::usage_error("--producers " + std::to_string(s.channel.min_producers) +
-                               " with --lines: lines carry no hello, so producers cannot be "
-                               "counted; drop one of the two");
-    if (values.count("count")) {
-        s.count = values["count"].as<std::uint64_t>();
-        if (s.count == 0) throw cli::usage_error("--count: N must be at least 1");
-    }
-    s.quiet = values.count("quiet") != 0;
-    s.verify = values.count("verify") != 0;
-    s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;
+    s.channel.min_producers = cli::parse_count("producers", values["producers"].as<std::string>());
+    if (values.count("count"))
+        s.count = cli::parse_count("count", values["count"].as<std::string>());
     if (values.count("timeout")) {
         s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
         s.channel.connect_timeout = std::chrono::milliseconds(std::llround(s.timeout * 1000));
     }
+    if (!values.count("endpoint")) throw cli::usage_error("missing ENDPOINT (e.g. shm://orders)");
+    s.where = cli::parse_endpoint(values["endpoint"].as<std::string>());
+    if (s.channel.lines && s.channel.min_producers > 1)
+        throw cli::usage_error("--producers " + std::to_string(s.channel.min_producers) +
+                               " with --lines: lines carry no hello, so producers cannot be "
+                               "counted; drop one of the two");
+    s.quiet = values.count("quiet") != 0;
+    s.channel.acknowledge = cli::keeps_until_acknowledged(s.where) && values.count("no-ack") == 0;
+    s.verify = values.count("verify") != 0;
+    s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;
     return s;
 }
 

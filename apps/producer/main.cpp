@@ -73,6 +73,7 @@ public:
     int run() {
         out_ = open_sender(s_.where, s_.channel);
         cli::note_joined_segment("conveyor-producer", s_.where, s_.channel, s_.sizes);
+        cli::note_recovery("conveyor-producer", *out_);
         int status = cli::exit_ok;
         try {
             status = s_.generate > 0 ? generate() : forward_stdin();
@@ -164,12 +165,12 @@ private:
     int generate() {
         const std::size_t most =
             s_.xdr ? generated_xdr_capacity(out_->max_message()) : out_->max_message();
-        if (s_.size < generated_header_size || s_.size > most)
+        if (s_.size > most)
             throw cli::usage_error(
                 "--size " + std::to_string(s_.size) + ": generated messages need " +
                 std::to_string(generated_header_size) + " to " + std::to_string(most) +
                 " bytes on " + s_.where.uri() + (s_.xdr ? " with --format xdr" : "") +
-                (s_.size > most ? " (--max-message, the same on both sides, allows more)" : ""));
+                " (--max-message, the same on both sides, allows more)");
         const message_generator make(make_producer_id(), s_.size, s_.generate);
         // Paced sends go one by one; otherwise in batches of up to 64 messages or 256 KiB.
         const std::size_t per_batch =
@@ -260,23 +261,42 @@ private:
     cli::throughput_meter meter_;
 };
 
+// --size: a generated message holds at least its header; the channel's largest message,
+// known once it is open, bounds it too.
+constexpr cli::whole_bounds size_bounds{generated_header_size, cli::max_message_bounds.max};
+
 po::options_description describe_options() {
+    const std::string generate_help =
+        "send N generated messages (producer id, sequence, checksum) instead of stdin; " +
+        cli::bounds_help(cli::whole_bounds{});
+    const std::string size_help = "size of each generated message; " +
+                                  cli::bounds_help(size_bounds, true) +
+                                  ", and at most the channel's --max-message";
+    const std::string rate_help =
+        "send at most N messages per second; " + cli::bounds_help(cli::rate_bounds);
+    const std::string timeout_help =
+        "give up (exit 2) when the channel stays full that long; default: wait; on nats:// "
+        "also the wait for a server (default 10 s); " +
+        cli::bounds_help(cli::seconds_bounds);
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::string>()->value_name("ENDPOINT"),
-        ("where to send: shm://NAME, fifo:///PATH, pipe: (standard output) or " +
+        ("where to send: shm://NAME, file:///PATH, topic://NAME (to every subscriber), "
+         "fifo:///PATH, pipe: (standard output) or " +
          std::string(nats::uri_help))
-            .c_str())(
-        "generate", po::value<std::uint64_t>()->value_name("N"),
-        "send N generated messages (producer id, sequence, checksum) instead of stdin")(
+            .c_str())("generate", po::value<std::string>()->value_name("N"), generate_help.c_str())(
         "size", po::value<std::string>()->value_name("BYTES")->default_value("64"),
-        "size of each generated message (at least 32)")(
+        size_help.c_str())(
         "format", po::value<std::string>()->value_name("raw|xdr")->default_value("raw"),
         "with --generate: xdr sends each message as XDR opaque data in a typed envelope")(
-        "rate", po::value<double>()->value_name("N"), "send at most N messages per second")(
-        "timeout", po::value<std::string>()->value_name("SECONDS"),
-        "give up (exit 2) when the channel stays full that long; default: wait. On nats:// "
-        "also the wait for a server (default 10 s)")(
+        "rate", po::value<std::string>()->value_name("N"), rate_help.c_str())(
+        "timeout", po::value<std::string>()->value_name("SECONDS"), timeout_help.c_str())(
+        "name", po::value<std::string>()->value_name("NAME"),
+        "shm://, file://, topic:// and nats://: attach as the producer NAME; if it dies its stream "
+        "is "
+        "paused, "
+        "not ended (consumers keep waiting, bounded by their --timeout), and the next "
+        "producer of that name takes its place; only its close ends the stream")(
         "spawn", po::value<std::string>()->value_name("COMMAND"),
         "pipe: only: start `sh -c COMMAND` in a process group of its own (Ctrl-C stops the "
         "producer, and the command reads to the end) and send to its standard input");
@@ -284,29 +304,33 @@ po::options_description describe_options() {
     return options;
 }
 
+// Every number first: a bad value is refused before the endpoint is looked at or opened.
 settings read_settings(const po::variables_map& values) {
-    if (!values.count("endpoint")) throw cli::usage_error("missing ENDPOINT (e.g. shm://orders)");
     settings s;
-    s.where = cli::parse_endpoint(values["endpoint"].as<std::string>());
     s.channel = cli::read_channel_options(values);
     s.sizes = cli::read_sizes_given(values);
-    if (values.count("generate")) {
-        s.generate = values["generate"].as<std::uint64_t>();
-        if (s.generate == 0) throw cli::usage_error("--generate: N must be at least 1");
+    if (values.count("generate"))
+        s.generate = cli::parse_count("generate", values["generate"].as<std::string>());
+    s.size = cli::parse_size("size", values["size"].as<std::string>(), size_bounds);
+    if (values.count("rate")) s.rate = cli::parse_rate("rate", values["rate"].as<std::string>());
+    if (values.count("timeout")) {
+        s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
+        s.channel.connect_timeout = std::chrono::milliseconds(std::llround(s.timeout * 1000));
     }
-    s.size = cli::parse_size("size", values["size"].as<std::string>());
+    if (!values.count("endpoint")) throw cli::usage_error("missing ENDPOINT (e.g. shm://orders)");
+    s.where = cli::parse_endpoint(values["endpoint"].as<std::string>());
     s.xdr = cli::parse_format(values["format"].as<std::string>()) == cli::message_format::xdr;
     if (s.xdr && s.generate == 0) throw cli::usage_error("--format xdr: only with --generate");
     if (s.channel.lines && s.generate > 0)
         throw cli::usage_error("--lines and --generate: generated messages are binary and may "
                                "hold newlines; --lines sends the lines of standard input");
-    if (values.count("rate")) {
-        s.rate = values["rate"].as<double>();
-        if (!(s.rate > 0)) throw cli::usage_error("--rate: N must be a positive number");
-    }
-    if (values.count("timeout")) {
-        s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
-        s.channel.connect_timeout = std::chrono::milliseconds(std::llround(s.timeout * 1000));
+    if (values.count("name")) {
+        if (s.where.kind() != scheme::shm && s.where.kind() != scheme::file &&
+            s.where.kind() != scheme::topic && s.where.kind() != scheme::nats)
+            throw cli::usage_error("--name: only on shm://, file://, topic:// and nats:// (pipes "
+                                   "and FIFOs end with their writers)");
+        s.channel.producer_name = values["name"].as<std::string>();
+        if (s.channel.producer_name.empty()) throw cli::usage_error("--name: the name is empty");
     }
     if (values.count("spawn")) {
         if (s.where.kind() != scheme::pipe)

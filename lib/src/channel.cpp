@@ -15,7 +15,11 @@ namespace {
 template <class Channel, class Call> auto or_throw(const Channel& channel, Call call) {
     std::error_code ec;
     auto result = call(ec);
-    if (ec) throw_error(ec, channel.describe());
+    if (ec) {
+        const std::string detail = channel.failure_detail(ec);
+        throw error(ec, channel.describe() + ": " + ec.message() +
+                            (detail.empty() ? "" : " (" + detail + ")"));
+    }
     return result;
 }
 
@@ -25,6 +29,10 @@ sender::~sender() = default;
 
 std::string sender::describe() const {
     return where().uri();
+}
+
+std::string sender::failure_detail(std::error_code) const {
+    return {};
 }
 
 void sender::send(bytes_view message, std::error_code& ec) {
@@ -78,6 +86,10 @@ receiver::~receiver() = default;
 
 std::string receiver::describe() const {
     return where().uri();
+}
+
+std::string receiver::failure_detail(std::error_code) const {
+    return {};
 }
 
 receive_status receiver::receive(std::vector<std::byte>& message, std::error_code& ec) {

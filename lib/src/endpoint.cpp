@@ -74,7 +74,8 @@ std::string check_path(std::string_view path, std::string_view what, std::string
 } // namespace
 
 bool is_supported(scheme s) noexcept {
-    return s == scheme::shm || s == scheme::fifo || s == scheme::pipe || s == scheme::nats;
+    return s == scheme::shm || s == scheme::file || s == scheme::topic || s == scheme::fifo ||
+           s == scheme::pipe || s == scheme::nats;
 }
 
 endpoint endpoint::parse(std::string_view uri, std::error_code& ec, std::string* why) {

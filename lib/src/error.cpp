@@ -32,8 +32,6 @@ public:
             return "the consumer went away"; // only senders see it: the reader closed or died
         case errc::corrupt_data:
             return "corrupt data";
-        case errc::lock_unrecoverable:
-            return "queue lock abandoned and not recoverable";
         case errc::unsupported_format:
             return "typed message in an unsupported envelope format";
         case errc::unknown_message_type:
@@ -42,6 +40,15 @@ public:
             return "typed message length does not match its header";
         case errc::checksum_mismatch:
             return "typed message fails its CRC-32C check";
+        case errc::segment_corrupt:
+            return "segment is corrupt";
+        case errc::name_in_use:
+            return "a producer of that name is attached";
+        case errc::too_many_leases:
+            return "too many messages taken without ack(); acknowledge first";
+        case errc::kind_mismatch:
+            return "segment is of the other kind (a topic opened as a queue, or a queue as a "
+                   "topic)";
         }
         return "unknown conveyor error";
     }

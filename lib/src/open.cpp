@@ -5,6 +5,7 @@
 #include "conveyor/nats/open.hpp"
 #include "conveyor/pipe/fifo.hpp"
 #include "conveyor/shm/queue.hpp"
+#include "conveyor/shm/topic.hpp"
 
 namespace conveyor {
 namespace {
@@ -31,16 +32,18 @@ std::unique_ptr<receiver> open_nats(const endpoint& where, const channel_options
     return nats::open_receiver(where, options, ec, why);
 }
 
-// Opens Shm (the shm transport's class) for shm://, the pipe transport for fifo:// and
-// pipe:, JetStream for nats://, and refuses what is not built yet.
-template <class Channel, class Shm>
+// Opens Shm (the shm transport's class) for shm:// and file://, Topic for topic://, the pipe
+// transport for fifo:// and pipe:, JetStream for nats://, and refuses what is not built yet.
+template <class Channel, class Shm, class Topic>
 std::unique_ptr<Channel> open_channel(const endpoint& where, const channel_options& options,
                                       std::error_code& ec, std::string* why) {
     std::string reason;
     std::unique_ptr<Channel> result;
     ec.clear();
-    if (where.kind() == scheme::shm) {
+    if (where.kind() == scheme::shm || where.kind() == scheme::file) {
         result = Shm::open(where, options, ec, &reason);
+    } else if (where.kind() == scheme::topic) {
+        result = Topic::open(where, options, ec, &reason);
     } else if (where.kind() == scheme::fifo || where.kind() == scheme::pipe) {
         result = open_pipe(where, options, ec, &reason, static_cast<Channel*>(nullptr));
         if (ec && reason.empty()) reason = where.uri() + ": " + ec.message();
@@ -54,11 +57,11 @@ std::unique_ptr<Channel> open_channel(const endpoint& where, const channel_optio
     return result;
 }
 
-template <class Channel, class Shm>
+template <class Channel, class Shm, class Topic>
 std::unique_ptr<Channel> open_or_throw(const endpoint& where, const channel_options& options) {
     std::error_code ec;
     std::string why;
-    auto result = open_channel<Channel, Shm>(where, options, ec, &why);
+    auto result = open_channel<Channel, Shm, Topic>(where, options, ec, &why);
     if (ec) throw error(ec, why);
     return result;
 }
@@ -67,20 +70,21 @@ std::unique_ptr<Channel> open_or_throw(const endpoint& where, const channel_opti
 
 std::unique_ptr<sender> open_sender(const endpoint& where, const channel_options& options,
                                     std::error_code& ec, std::string* why) {
-    return open_channel<sender, shm::queue_sender>(where, options, ec, why);
+    return open_channel<sender, shm::queue_sender, shm::topic_sender>(where, options, ec, why);
 }
 
 std::unique_ptr<sender> open_sender(const endpoint& where, const channel_options& options) {
-    return open_or_throw<sender, shm::queue_sender>(where, options);
+    return open_or_throw<sender, shm::queue_sender, shm::topic_sender>(where, options);
 }
 
 std::unique_ptr<receiver> open_receiver(const endpoint& where, const channel_options& options,
                                         std::error_code& ec, std::string* why) {
-    return open_channel<receiver, shm::queue_receiver>(where, options, ec, why);
+    return open_channel<receiver, shm::queue_receiver, shm::topic_receiver>(where, options, ec,
+                                                                            why);
 }
 
 std::unique_ptr<receiver> open_receiver(const endpoint& where, const channel_options& options) {
-    return open_or_throw<receiver, shm::queue_receiver>(where, options);
+    return open_or_throw<receiver, shm::queue_receiver, shm::topic_receiver>(where, options);
 }
 
 } // namespace conveyor

@@ -9,9 +9,11 @@ endif()
 file(READ ${OUTPUT} json)
 
 set(keys transport pattern size msgs_per_s mb_per_s rtt_p50_us rtt_p99_us verified)
-set(transports conveyor-shm conveyor-shm-zerocopy conveyor-fifo conveyor-pipe pipe fifo uds
-    posix-mq boost-mq conveyor-nats nats-c nats-c-msgid)
+set(transports conveyor-shm conveyor-shm-ack conveyor-shm-zerocopy conveyor-file
+    conveyor-file-sync conveyor-topic conveyor-fifo conveyor-pipe pipe fifo uds posix-mq boost-mq
+    conveyor-nats nats-c nats-c-msgid)
 set(patterns 1x1 4x4 pingpong)
+set(fan_out_transports conveyor-topic pipe uds) # the 1to4 pattern: each consumer gets all
 
 string(JSON rows LENGTH "${json}")
 if(rows LESS 1)
@@ -36,7 +38,7 @@ foreach(i RANGE ${last})
     string(JSON pattern GET "${row}" pattern)
     string(JSON verified TYPE "${row}" verified)
     string(JSON verified_value GET "${row}" verified)
-    if(NOT transport IN_LIST transports OR NOT pattern IN_LIST patterns)
+    if(NOT transport IN_LIST transports OR NOT (pattern IN_LIST patterns OR pattern STREQUAL "1to4"))
         message(FATAL_ERROR "row ${i} names an unknown transport or pattern: ${row}")
     endif()
     if(NOT verified STREQUAL "BOOLEAN" OR NOT verified_value)
@@ -65,9 +67,16 @@ foreach(i RANGE ${last})
     list(APPEND seen "${transport}/${pattern}")
 endforeach()
 
+foreach(transport IN LISTS fan_out_transports)
+    if(NOT "${transport}/1to4" IN_LIST seen)
+        message(FATAL_ERROR "no 1to4 result for ${transport}:\n${json}")
+    endif()
+endforeach()
+
 # Every transport that needs nothing from the system beyond the defaults ran each pattern.
-foreach(transport conveyor-shm conveyor-shm-zerocopy conveyor-fifo conveyor-pipe pipe fifo uds
-                  boost-mq conveyor-nats nats-c nats-c-msgid)
+foreach(transport conveyor-shm conveyor-shm-ack conveyor-shm-zerocopy conveyor-file
+                  conveyor-file-sync conveyor-fifo conveyor-pipe pipe fifo uds boost-mq
+                  conveyor-nats nats-c nats-c-msgid)
     foreach(pattern IN LISTS patterns)
         if(NOT "${transport}/${pattern}" IN_LIST seen)
             message(FATAL_ERROR "no ${pattern} result for ${transport}:\n${json}")

@@ -19,6 +19,11 @@ std::uint64_t verify_output(std::string_view output, std::size_t message_size,
     return records;
 }
 
+long long last_number_after(const std::string& text, const std::string& word) {
+    const auto at = text.rfind(word + " ");
+    return at == std::string::npos ? -1 : std::stoll(text.substr(at + word.size() + 1));
+}
+
 std::vector<std::string> row_of(const std::string& listing, const std::string& uri) {
     std::istringstream lines(listing);
     for (std::string line; std::getline(lines, line);) {

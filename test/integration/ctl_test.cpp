@@ -20,13 +20,14 @@ BOOST_AUTO_TEST_CASE(list_shows_capacity_depth_and_who_is_attached) {
     const auto listing = run(ctl_app, {"list"});
     BOOST_TEST(listing.status == 0);
     const auto row = row_of(listing.out, s.uri());
-    BOOST_REQUIRE_MESSAGE(row.size() == 11u, listing.out);
-    BOOST_TEST(row[1] == "1M");     // capacity
-    BOOST_TEST(row[2] == "4K");     // max message
-    BOOST_TEST(row[3] == "3");      // depth in messages
-    BOOST_TEST(row[5] == "0");      // producers: the one that ran has gone
-    BOOST_TEST(row[7] == "3");      // sent
-    BOOST_TEST(row[10] == "00600"); // mode
+    BOOST_REQUIRE_MESSAGE(row.size() == 12u, listing.out);
+    BOOST_TEST(row[1] == "1M");         // capacity
+    BOOST_TEST(row[2] == "4K");         // max message
+    BOOST_TEST(row[3] == "3");          // depth in messages
+    BOOST_TEST(row[5] == "0");          // producers: the one that ran has gone
+    BOOST_TEST(row[7] == "3");          // sent
+    BOOST_TEST(row[10] == "00600");     // mode
+    BOOST_TEST(contains(row[11], ":")); // owner:group
 
     child_process drainer(consumer_app, {s.uri(), "--count", "3"});
     BOOST_TEST(drainer.wait() == 0);
@@ -35,13 +36,13 @@ BOOST_AUTO_TEST_CASE(list_shows_capacity_depth_and_who_is_attached) {
     // Drained and without producers, the queue makes the next consumer wait for a stream.
     auto attached = [&](const std::string& producers, const std::string& consumers) {
         const auto now = row_of(run(ctl_app, {"list"}).out, s.uri());
-        return now.size() == 11u && now[5] == producers && now[6] == consumers;
+        return now.size() == 12u && now[5] == producers && now[6] == consumers;
     };
     child_process consumer(consumer_app, {s.uri(), "--quiet"});
     BOOST_TEST(eventually([&] { return attached("0", "1"); }), run(ctl_app, {"list"}).out);
-    // Paced, so that it is still attached when listed; SIGTERM ends its stream.
-    child_process producer(producer_app,
-                           {s.uri(), "--generate", "1000", "--size", "64", "--rate", "10"});
+    // Paced, and longer than the test may last: it is still attached when listed; SIGTERM
+    // ends its stream.
+    child_process producer(producer_app, with({s.uri(), "--size", "64"}, outlasting_stream(10)));
     BOOST_TEST(eventually([&] { return attached("1", "1"); }), run(ctl_app, {"list"}).out);
     producer.signal(SIGTERM);
     BOOST_TEST(producer.wait() == 0, producer.err());

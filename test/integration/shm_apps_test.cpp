@@ -125,10 +125,10 @@ BOOST_AUTO_TEST_CASE(bad_usage_exits_64_and_says_what_was_wrong) {
         {consumer_app, {"shm://a/b"}, "contains '/'"},
         {producer_app, {"tcp://localhost:5000"}, "not supported yet"},
         {producer_app, {}, "missing ENDPOINT"},
-        {producer_app, {s.uri(), "--capacity", "12X"}, "unknown unit 'X'"},
+        {producer_app, {s.uri(), "--capacity", "12X"}, "--capacity '12X': not a size"},
         {producer_app, {s.uri(), "--frobnicate"}, "unrecognised option"},
-        {consumer_app, {s.uri(), "--timeout", "soon"}, "not a number of seconds"},
-        {producer_app, {s.uri(), "--mode", "999"}, "octal permission"},
+        {consumer_app, {s.uri(), "--timeout", "soon"}, "--timeout 'soon': not a number of seconds"},
+        {producer_app, {s.uri(), "--mode", "999"}, "--mode '999': not a permission mode"},
         {ctl_app, {"explode"}, "unknown command 'explode'"},
         {ctl_app, {}, "missing COMMAND"},
     };
@@ -144,7 +144,11 @@ BOOST_AUTO_TEST_CASE(generated_sizes_outside_the_channel_are_refused) {
     scratch_segment s("gensize");
     const auto small = run(producer_app, {s.uri(), "--generate", "5", "--size", "10"});
     BOOST_TEST(small.status == 64);
-    BOOST_TEST(contains(small.err, "need 32 to"), small.err);
+    BOOST_TEST(contains(small.err, "--size '10': at least 32"), small.err);
+    const auto large = run(producer_app, {s.uri(), "--generate", "5", "--size", "64K",
+                                          "--max-message", "1K", "--capacity", "1M"});
+    BOOST_TEST(large.status == 64);
+    BOOST_TEST(contains(large.err, "need 32 to 1024 bytes"), large.err);
 }
 
 BOOST_AUTO_TEST_CASE(every_app_explains_itself_with_help) {

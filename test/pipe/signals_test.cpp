@@ -30,7 +30,7 @@ BOOST_AUTO_TEST_CASE(a_handler_attached_to_an_io_context_runs_once_per_delivery)
 }
 
 BOOST_AUTO_TEST_CASE(notify_ends_a_child_with_the_signal_given) {
-    pipe::child sleeper({"sleep", "60"}, {.to_stdin = false});
+    pipe::child sleeper({"sleep", "infinity"}, {.to_stdin = false}); // ends only by a signal
     notify(sleeper.pid(), SIGTERM);
     BOOST_TEST(sleeper.wait() == 128 + SIGTERM);
 }

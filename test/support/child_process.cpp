@@ -9,8 +9,11 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
+#include <pthread.h>
 #include <sstream>
+#include <string_view>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -31,13 +34,59 @@ std::string read_file(const std::string& path) {
     return text.str();
 }
 
+// Writes data to fd, a pipe, until all is written or the reader has gone (false, errno set).
+// SIGPIPE is held back meanwhile, so that a child that died early fails its test rather than
+// ending the whole test program; one this write raised is taken, not left pending.
+bool write_all(int fd, std::string_view data) {
+    sigset_t pipe_signal, old_mask;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe_signal, &old_mask);
+    bool written = true;
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            written = false;
+            break;
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    const int saved = errno;
+    if (!written && saved == EPIPE) {
+        const timespec at_once{};
+        ::sigtimedwait(&pipe_signal, nullptr, &at_once);
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    errno = saved;
+    return written;
+}
+
 } // namespace
 
 child_process::child_process(const std::string& program, const std::vector<std::string>& args,
                              const std::string& stdin_data, const std::string& stdout_path)
-    : out_path_(temporary_file("out")), err_path_(temporary_file("err")) {
+    : program_(program), out_path_(temporary_file("out")), err_path_(temporary_file("err")) {
+    const int input = start(program, args, stdout_path);
+    // Feed standard input from a thread so a child that reads slowly cannot block us; a
+    // child that exits without reading it all is the test's to judge, by its status (the
+    // write fails, without SIGPIPE).
+    std::thread([fd = input, data = stdin_data] {
+        write_all(fd, data);
+        ::close(fd);
+    }).detach();
+}
+
+child_process::child_process(held_input_t, const std::string& program,
+                             const std::vector<std::string>& args, const std::string& stdout_path)
+    : program_(program), out_path_(temporary_file("out")), err_path_(temporary_file("err")) {
+    input_ = start(program, args, stdout_path);
+}
+
+int child_process::start(const std::string& program, const std::vector<std::string>& args,
+                         const std::string& stdout_path) {
     const std::string out_target = stdout_path.empty() ? out_path_ : stdout_path;
-    int input[2];
+    int input[2]; // close-on-exec: no other child may hold the write end and keep it open
     if (::pipe2(input, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(program.c_str()));
@@ -57,25 +106,30 @@ child_process::child_process(const std::string& program, const std::vector<std::
         ::_exit(127);
     }
     ::close(input[0]);
-    // Feed standard input from a thread so a child that reads slowly cannot block us.
-    std::thread([fd = input[1], data = stdin_data] {
-        std::size_t done = 0;
-        while (done < data.size()) {
-            const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-            if (n <= 0) break;
-            done += static_cast<std::size_t>(n);
-        }
-        ::close(fd);
-    }).detach();
+    return input[1];
 }
 
 child_process::~child_process() {
+    close_input();
     if (!reaped_ && pid_ > 0) {
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, &status_, 0);
+        check_for_sanitizer_report(); // it may have ended before the kill
     }
     std::remove(out_path_.c_str());
     std::remove(err_path_.c_str());
+}
+
+void child_process::write_input(std::string_view data) {
+    BOOST_REQUIRE_MESSAGE(input_ >= 0, "standard input of child " << pid_ << " is not held");
+    BOOST_REQUIRE_MESSAGE(write_all(input_, data), "writing to the standard input of child "
+                                                       << pid_ << " (" << program_
+                                                       << "): " << std::strerror(errno));
+}
+
+void child_process::close_input() {
+    if (input_ >= 0) ::close(input_);
+    input_ = -1;
 }
 
 void child_process::signal(int number) const {
@@ -98,9 +152,16 @@ int child_process::wait(std::chrono::seconds timeout) {
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
         }
         reaped_ = true;
+        check_for_sanitizer_report();
     }
     if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
     return WEXITSTATUS(status_);
+}
+
+void child_process::check_for_sanitizer_report() const {
+    BOOST_TEST(!(WIFEXITED(status_) && WEXITSTATUS(status_) == sanitizer_exit_code),
+               "child " << pid_ << " (" << program_
+                        << ") ended with a sanitizer's report; stderr: " << err());
 }
 
 std::string child_process::out() const {
@@ -108,6 +169,12 @@ std::string child_process::out() const {
 }
 std::string child_process::err() const {
     return read_file(err_path_);
+}
+
+std::uintmax_t child_process::out_size() const {
+    std::error_code ec; // not there yet: nothing written
+    const auto size = std::filesystem::file_size(out_path_, ec);
+    return ec ? 0 : size;
 }
 
 run_result run(const std::string& program, const std::vector<std::string>& args,

@@ -15,6 +15,8 @@ public:
 
     const std::string& name() const noexcept { return name_; }
     std::string uri() const { return "shm://" + name_; }
+    // The same name as a topic: a segment made by topic:// is removed alike.
+    std::string topic_uri() const { return "topic://" + name_; }
     std::string path() const { return "/dev/shm/" + name_; }
 
 private:

@@ -27,6 +27,14 @@ BOOST_AUTO_TEST_CASE(shm_uri_gives_the_segment_name) {
     BOOST_TEST(e.uri() == "shm://orders-1");
 }
 
+BOOST_AUTO_TEST_CASE(topic_uri_gives_the_segment_name_and_is_checked_as_shm_names_are) {
+    const auto e = conveyor::endpoint::parse("topic://news");
+    BOOST_TEST(static_cast<int>(e.kind()) == static_cast<int>(scheme::topic));
+    BOOST_TEST(e.name() == "news");
+    BOOST_TEST(is_supported(scheme::topic));
+    BOOST_TEST(rejection("topic://a/b", errc::invalid_endpoint).find("'/'") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(malformed_uris_are_rejected_with_the_uri_and_the_reason) {
     BOOST_TEST(rejection("shm://", errc::invalid_endpoint).find("empty") != std::string::npos);
     BOOST_TEST(rejection("shm://a/b", errc::invalid_endpoint).find("'/'") != std::string::npos);

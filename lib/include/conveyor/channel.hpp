@@ -28,7 +28,8 @@ enum class receive_status {
     end_of_stream // every producer has closed or died and the channel is drained
 };
 
-// Puts messages into a channel. One sender belongs to one thread at a time.
+// Puts messages into a channel. One sender belongs to one thread at a time; different
+// senders and receivers, of one channel or many, may be used from different threads at once.
 class sender {
 public:
     virtual ~sender();
@@ -58,6 +59,9 @@ public:
     // The channel as error messages name it: the URI, and what it stands for where the URI
     // alone says little ("pipe: (standard output)").
     virtual std::string describe() const;
+    // More words on a failure that ec alone says little about (which bytes of a segment were
+    // wrong); empty by default. The throwing calls add it to what() in parentheses.
+    virtual std::string failure_detail(std::error_code ec) const;
 
 protected:
     // Transports implement these two; wait is no_wait, a finite time, or forever.
@@ -110,7 +114,7 @@ private:
     std::vector<bool> redelivered_; // empty unless some message was redelivered
 };
 
-// Takes messages out of a channel. One receiver belongs to one thread at a time.
+// Takes messages out of a channel. One receiver belongs to one thread at a time (as senders).
 class receiver {
 public:
     virtual ~receiver();
@@ -148,6 +152,8 @@ public:
     virtual const endpoint& where() const noexcept = 0;
     // As sender::describe ("pipe: (standard input)").
     virtual std::string describe() const;
+    // As sender::failure_detail.
+    virtual std::string failure_detail(std::error_code ec) const;
 
 protected:
     // By default nothing to do: the transport hands messages out for good.

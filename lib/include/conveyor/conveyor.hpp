@@ -13,4 +13,5 @@
 #include "conveyor/pipe/stream.hpp"
 #include "conveyor/shm/queue.hpp"
 #include "conveyor/shm/segment.hpp"
+#include "conveyor/shm/topic.hpp"
 #include "conveyor/signals.hpp"

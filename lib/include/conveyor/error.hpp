@@ -20,11 +20,14 @@ enum class errc {
     closed,               // the sender was closed before this call
     peer_gone,            // the other side went away for good
     corrupt_data,         // bytes that cannot be what a well-behaved peer sent
-    lock_unrecoverable,   // the queue lock was abandoned and could not be repaired
     unsupported_format,   // a typed message in an envelope format this build does not read
     unknown_message_type, // a typed message of a type the receiver does not expect
     length_mismatch,      // a typed message whose payload is not as long as its header says
     checksum_mismatch,    // a typed message whose payload fails its CRC-32C
+    segment_corrupt,      // a segment holds what no conveyor process writes (written by hand)
+    name_in_use,          // a named producer of that name is attached and alive
+    too_many_leases,      // a receiver holds as many separate leases as it may: ack() first
+    kind_mismatch,        // a topic opened as a queue (shm://), or a queue as a topic
 };
 
 const std::error_category& conveyor_category() noexcept;

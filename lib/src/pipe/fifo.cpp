@@ -3,11 +3,13 @@
 
 #include "conveyor/error.hpp"
 #include "conveyor/pipe/child.hpp" // stream_sender's optional child must be complete here
+#include "detail/file_owner.hpp"
 #include "pipe/fifo_registry.hpp"
 #include "pipe/pipe_buffer.hpp"
 #include "pipe/reader.hpp"
 #include "pipe/writer.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <fcntl.h>
@@ -56,8 +58,12 @@ int open_fifo(const std::string& path, int flags, std::error_code& ec) {
     return fd;
 }
 
+// "fifo:///tmp/x: opening the FIFO: Permission denied", and whose it is when that is why.
 std::string describe(const endpoint& where, const std::string& what, std::error_code ec) {
-    return where.uri() + ": " + what + ": " + ec.message();
+    std::string text = where.uri() + ": " + what + ": " + ec.message();
+    if (ec == std::errc::permission_denied)
+        text += ": " + conveyor::detail::access_refusal(where.name());
+    return text;
 }
 
 // Gives the FIFO just made at path the mode asked for, which the umask took bits from. Not
@@ -144,17 +150,44 @@ void remove_fifo(const std::string& path) {
     std::error_code ec;
     remove_fifo(path, ec);
     if (ec == errc::not_a_segment) throw error(ec, path + ": not a FIFO; left alone");
+    if (ec == std::errc::operation_not_permitted || ec == std::errc::permission_denied)
+        throw error(ec, "removing FIFO " + path + ": " + ec.message() + ": " +
+                            conveyor::detail::removal_refusal(path));
     if (ec) throw_error(ec, "removing FIFO " + path);
 }
 
+namespace {
+
+// What list_fifos shows of path; false when it is no longer a FIFO.
+bool describe_fifo(const std::string& path, fifo_info& info) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISFIFO(st.st_mode)) return false;
+    info.path = path;
+    info.mode = static_cast<unsigned>(st.st_mode & 07777);
+    info.consumer_reading = claimed(st);
+    info.owner = conveyor::detail::owner_text(st.st_uid, st.st_gid);
+    info.no_access = !conveyor::detail::may_read(path) && !conveyor::detail::may_write(path);
+    return true;
+}
+
+} // namespace
+
 std::vector<fifo_info> list_fifos() {
     std::vector<fifo_info> result;
-    const auto paths = detail::keep_registered_fifos([&](const std::string& path) {
-        struct stat st {};
-        if (::lstat(path.c_str(), &st) != 0 || !S_ISFIFO(st.st_mode)) return false;
-        result.push_back({path, static_cast<unsigned>(st.st_mode & 07777), claimed(st)});
+    detail::keep_registered_fifos([&](const std::string& path) {
+        fifo_info info;
+        if (!describe_fifo(path, info)) return false;
+        result.push_back(std::move(info));
         return true;
     });
+    // Others' lists are theirs to prune: a path that is gone is only left out here.
+    for (const auto& other : detail::other_registries())
+        for (const auto& path : other.paths) {
+            const bool listed = std::any_of(result.begin(), result.end(),
+                                            [&](const fifo_info& f) { return f.path == path; });
+            fifo_info info;
+            if (!listed && describe_fifo(path, info)) result.push_back(std::move(info));
+        }
     return result;
 }
 
@@ -166,6 +199,13 @@ std::unique_ptr<stream_sender> open_fifo_sender(const endpoint& where,
         if (why)
             *why = ec == errc::not_a_segment ? where.uri() + ": exists and is not a FIFO"
                                              : describe(where, "creating the FIFO", ec);
+        return nullptr;
+    }
+    // The write end opens at the first send, whose error says only "Permission denied":
+    // another user's FIFO is refused here, with whose it is.
+    if (!conveyor::detail::may_write(where.name()) && errno == EACCES) {
+        ec = std::error_code(EACCES, std::system_category());
+        if (why) *why = describe(where, "opening the FIFO to write", ec);
         return nullptr;
     }
     const framing how = options.lines ? framing::lines : framing::frames;

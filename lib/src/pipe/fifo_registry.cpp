@@ -3,25 +3,44 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <dirent.h>
 #include <fcntl.h>
+#include <string_view>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace conveyor::pipe::detail {
 namespace {
 
-// Per user: a registry others could write to would let them put paths in our listing; in
-// /dev/shm beside the segments, with a dot so that segment listings pass it by.
-std::string registry_path() {
-    return "/dev/shm/.conveyor-fifos-" + std::to_string(::getuid());
+// In /dev/shm beside the segments, with a dot so that segment listings pass it by.
+constexpr const char* registry_prefix = ".conveyor-fifos-";
+// Per user: a registry others could write to would let them put paths in our listing.
+// Readable by all, so that another user's conveyor-ctl lists these FIFOs too (as "no
+// access" where it may not open them), as /dev/shm shows everybody's segments.
+constexpr mode_t registry_mode = 0644;
+
+std::string registry_path(uid_t uid) {
+    return "/dev/shm/" + std::string(registry_prefix) + std::to_string(uid);
 }
 
-// Opens the registry and takes its lock, exclusive for the whole read-change-write; the lock
-// goes with the descriptor, so a process that dies holding it releases it.
-int open_locked(int flags) {
-    const int fd = ::open(registry_path().c_str(), flags | O_CLOEXEC, 0600);
+// Opens the registry of uid without following a symlink (another user may have put one
+// there: /dev/shm is writable by all) and takes its lock: shared to read, exclusive for
+// the whole read-change-write. The lock goes with the descriptor, so a process that dies
+// holding it releases it. -1 when it is missing, or is not a file that uid owns.
+int open_locked(uid_t uid, int flags, int lock) {
+    const int fd =
+        ::open(registry_path(uid).c_str(), flags | O_CLOEXEC | O_NOFOLLOW, registry_mode);
     if (fd < 0) return -1;
-    while (::flock(fd, LOCK_EX) != 0) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != uid) {
+        ::close(fd);
+        return -1;
+    }
+    // Made under a umask, or 0600 by an older build: readable by all from now on.
+    if (uid == ::geteuid() && (st.st_mode & 0777) != registry_mode) ::fchmod(fd, registry_mode);
+    while (::flock(fd, lock) != 0) {
         if (errno != EINTR) {
             ::close(fd);
             return -1;
@@ -56,7 +75,7 @@ std::string read_all(int fd) {
 void register_fifo(const std::string& path) noexcept {
     if (path.find('\n') != std::string::npos) return; // one path a line: not listable
     try {
-        const int fd = open_locked(O_WRONLY | O_APPEND | O_CREAT);
+        const int fd = open_locked(::geteuid(), O_WRONLY | O_APPEND | O_CREAT, LOCK_EX);
         if (fd < 0) return;
         write_all(fd, path + '\n');
         ::close(fd);
@@ -67,7 +86,7 @@ void register_fifo(const std::string& path) noexcept {
 std::vector<std::string>
 keep_registered_fifos(const std::function<bool(const std::string&)>& keep) {
     std::vector<std::string> kept;
-    const int fd = open_locked(O_RDWR);
+    const int fd = open_locked(::geteuid(), O_RDWR, LOCK_EX);
     if (fd < 0) return kept;
     const std::string text = read_all(fd);
     std::string rewritten;
@@ -83,6 +102,37 @@ keep_registered_fifos(const std::function<bool(const std::string&)>& keep) {
         write_all(fd, rewritten);
     ::close(fd);
     return kept;
+}
+
+std::vector<registry> other_registries() {
+    std::vector<registry> found;
+    DIR* dir = ::opendir("/dev/shm");
+    if (!dir) return found;
+    const std::string_view prefix = registry_prefix;
+    while (const dirent* entry = ::readdir(dir)) {
+        const std::string_view name = entry->d_name;
+        if (!name.starts_with(prefix)) continue;
+        const std::string_view digits = name.substr(prefix.size());
+        uid_t uid = 0;
+        const auto parsed = std::from_chars(digits.data(), digits.data() + digits.size(), uid);
+        if (digits.empty() || parsed.ec != std::errc{} ||
+            parsed.ptr != digits.data() + digits.size() || uid == ::geteuid())
+            continue;
+        const int fd = open_locked(uid, O_RDONLY, LOCK_SH);
+        if (fd < 0) continue; // not readable here, or not uid's
+        const std::string text = read_all(fd);
+        ::close(fd);
+        registry r{uid, {}};
+        for (std::size_t begin = 0, end; begin < text.size(); begin = end + 1) {
+            end = std::min(text.find('\n', begin), text.size());
+            if (end > begin) r.paths.push_back(text.substr(begin, end - begin));
+        }
+        found.push_back(std::move(r));
+    }
+    ::closedir(dir);
+    std::sort(found.begin(), found.end(),
+              [](const registry& a, const registry& b) { return a.owner < b.owner; });
+    return found;
 }
 
 } // namespace conveyor::pipe::detail

@@ -30,6 +30,8 @@ struct deadline {
     bool unbounded;
     wait_clock::time_point at;
 
+    bool passed() const { return !unbounded && wait_clock::now() >= at; }
+
     // How long to sleep next; zero once the deadline has passed.
     wait_duration next_sleep() const {
         if (unbounded) return liveness_interval;

@@ -1,5 +1,9 @@
-// Sends one message through a shared-memory queue and takes it back; exit 0 when it matches.
+// Sends one message through a shared-memory queue and takes it back, with the blocking
+// calls and with the async ones; exit 0 when both match.
 #include <conveyor/conveyor.hpp>
+#include <conveyor/shm/async.hpp>
+
+#include <boost/asio/io_context.hpp>
 
 #include <cstdio>
 #include <string>
@@ -17,6 +21,20 @@ int main() {
         out->close();
         std::vector<std::byte> got;
         same = in->receive(got) == conveyor::receive_status::message &&
+               std::string(reinterpret_cast<const char*>(got.data()), got.size()) == text;
+    }
+    {
+        boost::asio::io_context io;
+        conveyor::shm::async_receiver in(io.get_executor(), conveyor::open_receiver(where));
+        auto out = conveyor::open_sender(where);
+        std::vector<std::byte> got;
+        bool received = false;
+        in.async_receive(got, [&](boost::system::error_code ec, conveyor::receive_status status) {
+            received = !ec && status == conveyor::receive_status::message;
+        });
+        out->send(std::as_bytes(std::span(text)));
+        io.run();
+        same = same && received &&
                std::string(reinterpret_cast<const char*>(got.data()), got.size()) == text;
     }
     conveyor::shm::remove_segment(name);

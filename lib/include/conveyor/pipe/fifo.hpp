@@ -26,9 +26,12 @@ struct fifo_info {
     std::string path;
     unsigned mode = 0;             // permission bits
     bool consumer_reading = false; // a consumer has claimed it (is reading it now)
+    std::string owner;             // "root:nogroup"
+    bool no_access = false;        // this process may neither read nor write it
 };
-// The FIFOs that this user's conveyor processes created and that are still FIFOs, in the
-// order made; forgets the others. docs/architecture.md, "FIFOs", has where the list lives.
+// The FIFOs that conveyor processes created and that are still FIFOs: this user's in the
+// order made (forgetting the others), then other users' whose lists this process may read.
+// docs/architecture.md, "FIFOs", has where the lists live.
 std::vector<fifo_info> list_fifos();
 
 // A producer on the FIFO: it opens the write end at its first send, waiting (within that

@@ -1,4 +1,4 @@
-#include "scratch_fifo.hpp"
+#include "support/scratch_dir.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -7,7 +7,7 @@
 namespace conveyor::test {
 
 scratch_dir::scratch_dir() {
-    char pattern[] = "/tmp/conveyor-pipe-test-XXXXXX";
+    char pattern[] = "/tmp/conveyor-test-XXXXXX";
     if (!::mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
     dir_ = pattern;
 }
