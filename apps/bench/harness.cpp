@@ -293,6 +293,10 @@ const char* to_string(pattern p) noexcept {
         return "pingpong";
     case pattern::fan_out:
         return "1to4";
+    case pattern::rpc_call:
+        return "rpc";
+    case pattern::rpc_16:
+        return "rpc16";
     }
     return "?";
 }

@@ -1,6 +1,7 @@
 // conveyor-bench: conveyor's transports and their peers side by side, in one run, producers
 // and consumers as separate processes. docs/performance.md has the method and the figures.
 #include "report.hpp"
+#include "rpc_suite.hpp"
 #include "suite.hpp"
 
 #include "common/exit_codes.hpp"
@@ -37,6 +38,8 @@ std::vector<std::string> parse_only(const std::string& list) {
     std::vector<std::string> known;
     for (const auto& t : all_transports())
         known.push_back(t->name());
+    for (const auto& name : rpc_transport_names())
+        known.push_back(name);
     std::vector<std::string> names;
     for (std::size_t begin = 0; begin <= list.size();) {
         const auto end = std::min(list.find(',', begin), list.size());
@@ -69,8 +72,9 @@ int run(int argc, char** argv) {
         "comma-separated transports to run: conveyor-shm, conveyor-shm-ack, "
         "conveyor-shm-zerocopy, conveyor-file, conveyor-file-sync, conveyor-topic (fan-out 1to4 "
         "only), conveyor-fifo, conveyor-pipe, pipe, fifo, uds, posix-mq, boost-mq, conveyor-nats, "
-        "nats-c, "
-        "nats-c-msgid")("repeats", po::value<std::string>()->value_name("N"), repeats_help.c_str());
+        "nats-c, nats-c-msgid; RPC: "
+        "conveyor-rpc-shm, conveyor-rpc-tcp, conveyor-rpc-udp, onc-rpc-tcp, onc-rpc-udp")(
+        "repeats", po::value<std::string>()->value_name("N"), repeats_help.c_str());
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, visible), vm);
@@ -105,10 +109,13 @@ int run(int argc, char** argv) {
             cli::parse_count("repeats", vm["repeats"].as<std::string>(), repeats_bounds));
     if (vm.count("only")) options.only = parse_only(vm["only"].as<std::string>());
 
-    const auto rows = run_suite(options, show_progress);
+    auto rows = run_suite(options, show_progress);
+    const auto rpc_rows = run_rpc_suite(options, show_progress);
+    rows.insert(rows.end(), rpc_rows.begin(), rpc_rows.end());
     show_progress("", false);
     const bool json = vm.count("json") != 0;
     print_table(json ? std::cerr : std::cout, rows);
+    print_rpc_targets(json ? std::cerr : std::cout, rows);
     if (json) print_json(std::cout, rows);
     for (const auto& r : rows)
         if (!r.result.verified) return 1;

@@ -10,11 +10,11 @@
 
 #include <conveyor/checksum.hpp>
 #include <conveyor/error.hpp>
+#include <conveyor/nats/open.hpp>
 
 #include <boost/program_options/value_semantic.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -295,7 +295,7 @@ po::options_description describe_options() {
         cli::bounds_help(batch_bounds);
     const std::string timeout_help =
         "give up (exit 2) when FROM has nothing, or TO stays full, for that long; TO's "
-        "stream is left open, as when the bridge is killed; default: wait; on nats:// also the "
+        "stream is left open, as when the bridge is killed; default: wait. On nats:// also the "
         "wait for a server (default 10 s); " +
         cli::bounds_help(cli::seconds_bounds);
     const std::string name_help =
@@ -307,11 +307,12 @@ po::options_description describe_options() {
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit")(
         "from", po::value<std::string>()->value_name("FROM"),
-        "where to take from: shm://NAME, file:///PATH, topic://NAME, fifo:///PATH, pipe: "
-        "(standard input) or nats://HOST:PORT/SUBJECT (see conveyor-consumer --help)")(
-        "to", po::value<std::string>()->value_name("TO"),
-        "where to send: shm://NAME, file:///PATH, topic://NAME, fifo:///PATH, pipe: "
-        "(standard output) or nats://HOST:PORT/SUBJECT (see conveyor-producer --help)")(
+        ("where to take from: shm://NAME, file:///PATH, topic://NAME, fifo:///PATH, pipe: "
+         "(standard input) or " +
+         std::string(nats::uri_help))
+            .c_str())("to", po::value<std::string>()->value_name("TO"),
+                      "where to send: shm://NAME, file:///PATH, topic://NAME, fifo:///PATH, pipe: "
+                      "(standard output) or nats://... (as FROM)")(
         "batch", po::value<std::string>()->value_name("N"), batch_help.c_str())(
         "timeout", po::value<std::string>()->value_name("SECONDS"), timeout_help.c_str())(
         "name", po::value<std::string>()->value_name("NAME"), name_help.c_str());
@@ -328,8 +329,9 @@ settings read_settings(const po::variables_map& values) {
         s.batch = cli::parse_count("batch", values["batch"].as<std::string>(), batch_bounds);
     if (values.count("timeout")) {
         s.timeout = cli::parse_seconds("timeout", values["timeout"].as<std::string>());
-        // On nats:// also the wait for a server when opening either end.
-        s.out.connect_timeout = std::chrono::milliseconds(std::llround(s.timeout * 1000));
+        // On nats://, also the wait for a server.
+        s.in.connect_timeout = s.out.connect_timeout =
+            std::chrono::milliseconds(std::llround(s.timeout * 1000));
     }
     if (!values.count("from") || !values.count("to"))
         throw cli::usage_error(
@@ -342,7 +344,6 @@ settings read_settings(const po::variables_map& values) {
         throw cli::usage_error(s.from.uri() + " is both FROM and TO: the bridge would send "
                                               "every message back where it came from");
     s.in.acknowledge = cli::keeps_until_acknowledged(s.from);
-    s.in.connect_timeout = s.out.connect_timeout;
     s.in.lines = s.out.lines;
     // Frames on a pipe or FIFO carry no maximum of their own: the sender's must be the
     // receiver's, and --max-message says it for both ends of the bridge.

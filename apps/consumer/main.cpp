@@ -248,7 +248,7 @@ po::options_description describe_options() {
     const std::string count_help =
         "stop after N messages; " + cli::bounds_help(cli::whole_bounds{});
     const std::string timeout_help =
-        "give up (exit 2) when nothing arrives for that long; default: wait; on nats:// also "
+        "give up (exit 2) when nothing arrives for that long; default: wait. On nats:// also "
         "the wait for a server (default 10 s); " +
         cli::bounds_help(cli::seconds_bounds);
     const std::string producers_help =

@@ -1,17 +1,17 @@
 // conveyor-example-service: a service as Asio programs are written, one io_context on one
 // thread, taking from several shm://, file:// and topic:// endpoints at once with the async
-// calls (conveyor/shm/async.hpp), stopped by SIGTERM or SIGINT through a signal_set on the
-// same context. The process has one thread more than main: conveyor's helper, whatever the
-// number of endpoints.
-//
-// Issue 8's RPC server belongs on the same io_context: construct it in main() beside the
-// service and cancel it in service::stop(); neither the readers nor the signals change.
+// calls (conveyor/shm/async.hpp) and, with --rpc, serving the calc program (apps/calc) on
+// the same context, stopped by SIGTERM or SIGINT through a signal_set on it too. The
+// process has one thread more than main: conveyor's helper, whatever the number of
+// endpoints (an RPC server on shm:// would add its reader thread).
+#include "calc/calc_service.hpp"
 #include "common/exit_codes.hpp"
 #include "common/options.hpp"
 
 #include <conveyor/error.hpp>
 #include <conveyor/generated_message.hpp>
 #include <conveyor/open.hpp>
+#include <conveyor/rpc/server.hpp>
 #include <conveyor/shm/async.hpp>
 #include <conveyor/signals.hpp>
 
@@ -25,6 +25,7 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 namespace po = boost::program_options;
 namespace asio = boost::asio;
@@ -90,12 +91,13 @@ private:
     std::string failure_;
 };
 
-// Every endpoint's reader on one io_context; stops the context once all have finished.
+// Every endpoint's reader on one io_context; stops the context once all have finished,
+// unless the context serves RPC as well (then only a signal ends it).
 class service {
 public:
     service(asio::io_context& io, const std::vector<endpoint>& from, const channel_options& options,
-            bool verify)
-        : io_(io) {
+            bool verify, bool serves_rpc)
+        : io_(io), serves_rpc_(serves_rpc) {
         for (const auto& where : from)
             readers_.push_back(
                 std::make_unique<reader>(io, where, options, verify, [this] { finished(); }));
@@ -123,21 +125,25 @@ public:
 
 private:
     void finished() {
-        if (++finished_ == readers_.size()) io_.stop(); // the signal_set waits on: stop it all
+        // The signal_set waits on: stop it all.
+        if (++finished_ == readers_.size() && !serves_rpc_) io_.stop();
     }
 
     asio::io_context& io_;
+    bool serves_rpc_;
     std::vector<std::unique_ptr<reader>> readers_;
     std::size_t finished_ = 0;
     int stopped_by_ = 0;
 };
 
 const char* help_text =
-    "Usage: conveyor-example-service ENDPOINT... [options]\n\n"
+    "Usage: conveyor-example-service ENDPOINT... [--rpc URI]... [options]\n\n"
     "Takes messages from every ENDPOINT (shm://NAME, file:///PATH, topic://NAME) at once, on\n"
-    "one thread, until each stream ends, then prints a line per endpoint on stderr.\n"
-    "SIGTERM/SIGINT: stop taking messages, print the lines, exit 0 (1 if --verify found\n"
-    "a fault). An example of conveyor's async calls in a service (apps/example_service).\n\n";
+    "one thread, until each stream ends, then prints a line per endpoint on stderr. With\n"
+    "--rpc it also serves the calc program (apps/calc/calc.x) on each URI, on the same\n"
+    "thread, and runs until a signal. SIGTERM/SIGINT: stop taking messages and calls, print\n"
+    "the lines, exit 0 (1 if --verify found a fault). An example of conveyor's async calls\n"
+    "and RPC server in one service (apps/example_service).\n\n";
 
 } // namespace
 
@@ -146,6 +152,9 @@ int main(int argc, char** argv) try {
     options.add_options()("help,h", "show this help and exit")(
         "endpoint", po::value<std::vector<std::string>>()->value_name("ENDPOINT"),
         "where to take from; give several")(
+        "rpc", po::value<std::vector<std::string>>()->value_name("URI"),
+        "serve calc on URI too: tcp://HOST:PORT, udp://HOST:PORT (port 0: any free port) or "
+        "shm://NAME; give several; each URI served is printed on stderr")(
         "verify", "check generated messages per endpoint (conveyor-producer --generate)")(
         "producers", po::value<std::string>()->value_name("N")->default_value("1"),
         "per endpoint: end of stream only once N producers have come and gone; at least 1");
@@ -164,10 +173,12 @@ int main(int argc, char** argv) try {
         std::cout << help_text << options << cli::exit_code_help();
         return cli::exit_ok;
     }
-    if (!values.count("endpoint"))
+    if (!values.count("endpoint") && !values.count("rpc"))
         throw cli::usage_error("missing ENDPOINT (e.g. shm://orders shm://payments)");
     std::vector<endpoint> from;
-    for (const auto& uri : values["endpoint"].as<std::vector<std::string>>()) {
+    const auto uris = values.count("endpoint") ? values["endpoint"].as<std::vector<std::string>>()
+                                               : std::vector<std::string>{};
+    for (const auto& uri : uris) {
         from.push_back(cli::parse_endpoint(uri));
         const auto kind = from.back().kind();
         if (kind != scheme::shm && kind != scheme::file && kind != scheme::topic)
@@ -176,13 +187,34 @@ int main(int argc, char** argv) try {
     auto channel = cli::read_channel_options(values);
     channel.min_producers = cli::parse_count("producers", values["producers"].as<std::string>());
 
-    asio::io_context io;
-    service readers(io, from, channel, values.count("verify") != 0);
-    signal_handlers signals(io);
-    signals.on(SIGTERM, [&](int signal) { readers.stop(signal); });
-    signals.on(SIGINT, [&](int signal) { readers.stop(signal); });
+    // With --rpc, the RPC server's io_context (run on this thread alone) is the service's.
+    std::optional<rpc::server> calls;
+    calc::service calc;
+    asio::io_context own_context;
+    asio::io_context* io = &own_context;
+    if (values.count("rpc")) {
+        calls.emplace();
+        calc.serve_on(*calls);
+        for (const auto& uri : values["rpc"].as<std::vector<std::string>>())
+            std::cerr << "conveyor-example-service: serving calc on " + calls->listen(uri) + '\n';
+        io = &calls->context();
+    }
+    service readers(*io, from, channel, values.count("verify") != 0, calls.has_value());
+    signal_handlers signals(*io);
+    auto stop = [&](int signal) {
+        readers.stop(signal);
+        if (calls) calls->stop();
+    };
+    signals.on(SIGTERM, stop);
+    signals.on(SIGINT, stop);
     readers.start();
-    io.run();
+    if (calls)
+        calls->run();
+    else
+        io->run();
+    if (calls)
+        std::cerr << "conveyor-example-service: served " + std::to_string(calc.counter()) +
+                         " COUNT calls\n";
     return readers.report();
 } catch (const cli::usage_error& e) {
     std::cerr << "conveyor-example-service: " << e.what()

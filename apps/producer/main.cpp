@@ -275,7 +275,7 @@ po::options_description describe_options() {
     const std::string rate_help =
         "send at most N messages per second; " + cli::bounds_help(cli::rate_bounds);
     const std::string timeout_help =
-        "give up (exit 2) when the channel stays full that long; default: wait; on nats:// "
+        "give up (exit 2) when the channel stays full that long; default: wait. On nats:// "
         "also the wait for a server (default 10 s); " +
         cli::bounds_help(cli::seconds_bounds);
     po::options_description options("Options");
@@ -292,8 +292,7 @@ po::options_description describe_options() {
         "rate", po::value<std::string>()->value_name("N"), rate_help.c_str())(
         "timeout", po::value<std::string>()->value_name("SECONDS"), timeout_help.c_str())(
         "name", po::value<std::string>()->value_name("NAME"),
-        "shm://, file://, topic:// and nats://: attach as the producer NAME; if it dies its stream "
-        "is "
+        "shm://, file:// and topic://: attach as the producer NAME; if it dies its stream is "
         "paused, "
         "not ended (consumers keep waiting, bounded by their --timeout), and the next "
         "producer of that name takes its place; only its close ends the stream")(

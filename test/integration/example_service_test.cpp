@@ -1,5 +1,5 @@
-// conveyor-example-service: several endpoints on one thread and conveyor's helper, to the
-// end of every stream or to SIGTERM.
+// conveyor-example-service: several endpoints (and the calc RPC program) on one thread and
+// conveyor's helper, to the end of every stream or to SIGTERM.
 #include "support/apps.hpp"
 #include "support/child_process.hpp"
 #include "support/temporary_names.hpp"
@@ -17,6 +17,7 @@ using namespace conveyor::test;
 namespace {
 
 const std::string service_app = CONVEYOR_EXAMPLE_SERVICE;
+const std::string calc_app = CONVEYOR_CALC;
 
 std::size_t threads_of(pid_t pid) {
     std::error_code ec;
@@ -78,6 +79,31 @@ BOOST_AUTO_TEST_CASE(sigterm_stops_it_with_what_it_took_and_leaves_the_rest_queu
     BOOST_TEST(listed(a).consumers == 0u);
     producer.signal(SIGTERM);
     BOOST_TEST(producer.wait() == 0, producer.err());
+}
+
+BOOST_AUTO_TEST_CASE(serves_rpc_calls_and_a_queue_on_one_thread_until_sigterm) {
+    scratch_segment a("service-rpc");
+    child_process service(service_app, {a.uri(), "--rpc", "tcp://127.0.0.1:0", "--verify"});
+    const std::string serving = "conveyor-example-service: serving calc on ";
+    BOOST_REQUIRE(eventually([&] { return contains(service.err(), serving + "tcp://"); }));
+    const auto err = service.err();
+    const auto at = err.find(serving) + serving.size();
+    const auto uri = err.substr(at, err.find('\n', at) - at);
+    auto sum = run(calc_app, {uri, "add", "2", "3"});
+    BOOST_TEST(sum.status == 0, sum.err);
+    BOOST_TEST(sum.out == "5\n");
+    BOOST_TEST(run(calc_app, {uri, "count"}).out == "1\n");
+    BOOST_TEST(run(producer_app, {a.uri(), "--generate", "5000", "--size", "64"}).status == 0);
+    // The stream ended; the calls go on being served, on the same thread.
+    BOOST_TEST(eventually([&] { return listed(a).received == 5000; }));
+    BOOST_TEST(run(calc_app, {uri, "count"}).out == "2\n");
+    BOOST_TEST(threads_of(service.pid()) == 2u);
+    service.signal(SIGTERM);
+    BOOST_TEST(service.wait() == 0, service.err());
+    BOOST_TEST(contains(service.err(), "served 2 COUNT calls"), service.err());
+    BOOST_TEST(contains(service.err(), a.uri() + ": received 5000 messages, 320000 bytes; "
+                                                 "received 5000 messages from 1 producers: 0 lost"),
+               service.err());
 }
 
 BOOST_AUTO_TEST_CASE(an_endpoint_it_cannot_serve_is_refused_as_bad_usage) {

@@ -158,6 +158,14 @@ int child_process::wait(std::chrono::seconds timeout) {
     return WEXITSTATUS(status_);
 }
 
+bool child_process::has_ended() const {
+    if (reaped_) return true;
+    siginfo_t info{};
+    // WNOWAIT: the exit stays to be collected by wait().
+    return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == pid_;
+}
+
 void child_process::check_for_sanitizer_report() const {
     BOOST_TEST(!(WIFEXITED(status_) && WEXITSTATUS(status_) == sanitizer_exit_code),
                "child " << pid_ << " (" << program_

@@ -47,6 +47,8 @@ public:
     // sanitizer_exit_code fails the test, whatever status the test expects.
     int wait(std::chrono::seconds timeout = std::chrono::seconds(120));
     bool exited() const noexcept { return reaped_; }
+    // Whether the child has ended, reaped or not; it is not reaped here (wait() does that).
+    bool has_ended() const;
 
     // What the child wrote so far (all of it once wait returned).
     std::string out() const;
