@@ -114,8 +114,12 @@ bool attachment::take_slot(const attach_request& request, std::error_code& ec,
         }
         return false;
     }
+    // Idle: no producer, nothing queued and nothing out on lease. Records leased by a
+    // consumer that may yet die belong to the current stream: a consumer that joined the
+    // next one would take them back when they are orphaned, then wait for a stream that
+    // never comes.
     const bool idle = q.producers_live.load(relaxed) == 0 && q.orphans.load(relaxed) == 0 &&
-                      q.next.load(std::memory_order_acquire) == q.tail.load(relaxed);
+                      q.head.load(std::memory_order_acquire) == q.tail.load(relaxed);
     if (role_ == role::consumer) {
         // A consumer joins the current stream, leftovers included, unless that stream is
         // over: idle, with as many producers come and gone as this consumer needs. Then it

@@ -601,6 +601,7 @@ receive_status queue_receiver::claim(wait_duration wait, std::error_code& ec) {
     auto& a = *attached_;
     auto& q = a.control();
     const deadline until(wait);
+    bool swept_at_end = false;
     for (;;) {
         if (!a.lock_consumers(until_of(until), ec)) return receive_status::empty;
         // Leases held elsewhere: now and then, see whether their holders still live, so that a
@@ -620,7 +621,14 @@ receive_status queue_receiver::claim(wait_duration wait, std::error_code& ec) {
         if (!ec && claimed_next_ != source_.begin) take_until(claimed_next_, 0);
         a.unlock_consumers();
         if (ec) return receive_status::empty;
-        if (stream_over()) return receive_status::end_of_stream;
+        if (stream_over()) {
+            // Leases out when the stream looks over: a holder that died since the last sweep
+            // gives them back to this consumer before it calls the stream over.
+            if (q.lease_ranges.load(relaxed) == 0 || swept_at_end) return receive_status::end_of_stream;
+            swept_at_end = true;
+            last_sweep_ = {};
+            continue;
+        }
         // The deadline is looked at here too: a condition that says "ready" and a claim that
         // finds nothing (a segment written by hand) must not spin past it.
         if (wait == no_wait || until.passed() || !wait_for_data(until))

@@ -144,6 +144,74 @@ BOOST_AUTO_TEST_CASE(a_receiver_killed_holding_leases_gives_them_back_in_a_batch
     BOOST_TEST((survivor.receive_batch(batch, 10, 10s) == receive_status::end_of_stream));
 }
 
+// Receives the whole batch of ten numbered 0..9, every one a redelivery, then the end.
+void expect_ten_again_then_the_end(shm::queue_receiver& in) {
+    message_batch batch;
+    BOOST_REQUIRE((in.receive_batch(batch, 10, 10s) == receive_status::message));
+    BOOST_REQUIRE(batch.size() == 10u);
+    for (unsigned i = 0; i < 10; ++i) {
+        BOOST_TEST((std::vector<std::byte>(batch[i].begin(), batch[i].end()) == numbered(i)));
+        BOOST_TEST(batch.redelivered(i));
+    }
+    in.ack();
+    BOOST_TEST((in.receive_batch(batch, 10, 10s) == receive_status::end_of_stream));
+}
+
+BOOST_AUTO_TEST_CASE(a_receiver_joining_after_the_last_producer_takes_a_dead_ones_leases_to_the_end) {
+    // Everything taken and none of it acknowledged when the producer leaves: the stream is
+    // not over while those leases may come back, so a receiver that comes next joins it
+    // (rather than wait for a next stream that never comes) and gets them, then the end.
+    scratch_segment s("lease-late");
+    const auto where = endpoint::parse(s.uri());
+    shm::queue_sender out(where, acknowledged());
+    for (unsigned i = 0; i < 10; ++i)
+        out.send(numbered(i));
+    in_a_child_that_dies([&] {
+        shm::queue_receiver doomed(where, acknowledged());
+        message_batch batch;
+        doomed.receive_batch(batch, 10, forever); // the whole queue leased
+        die();
+    });
+    out.close();
+    shm::queue_receiver late(where, acknowledged());
+    expect_ten_again_then_the_end(late);
+}
+
+BOOST_AUTO_TEST_CASE(a_receiver_at_the_end_of_the_stream_first_takes_back_a_dead_ones_leases) {
+    // The survivor has just looked for dead peers when the holder dies and the producer
+    // leaves: before it calls the stream over, it looks again.
+    scratch_segment s("lease-end");
+    const auto where = endpoint::parse(s.uri());
+    shm::queue_sender out(where, acknowledged());
+    for (unsigned i = 0; i < 10; ++i)
+        out.send(numbered(i));
+    shm::queue_receiver survivor(where, acknowledged());
+    int leased[2];
+    BOOST_REQUIRE(::pipe(leased) == 0);
+    const pid_t holder = ::fork();
+    if (holder == 0) {
+        shm::queue_receiver doomed(where, acknowledged());
+        message_batch batch;
+        doomed.receive_batch(batch, 10, forever); // the whole queue leased
+        const char done = 1;
+        [[maybe_unused]] auto written = ::write(leased[1], &done, 1);
+        ::pause(); // until the SIGKILL below
+        ::_exit(0);
+    }
+    ::close(leased[1]);
+    char done = 0;
+    BOOST_REQUIRE(::read(leased[0], &done, 1) == 1);
+    ::close(leased[0]);
+    message_batch batch;
+    // Nothing to take, and the holder lives: its leases stay with it.
+    BOOST_TEST((survivor.receive_batch(batch, 10, no_wait) == receive_status::empty));
+    ::kill(holder, SIGKILL);
+    int status = 0;
+    ::waitpid(holder, &status, 0);
+    out.close();
+    expect_ten_again_then_the_end(survivor);
+}
+
 BOOST_AUTO_TEST_CASE(a_receiver_killed_between_its_lease_and_its_take_delivers_nothing_twice) {
     scratch_segment s("lease-torn");
     const auto where = endpoint::parse(s.uri());
