@@ -66,26 +66,44 @@ kill_chain::~kill_chain() = default;
 
 void kill_chain::start() {
     holder_ = std::make_unique<shm::queue_sender>(endpoint::parse(source_uri_));
-    start_bridge();
-    // The bridge creates TO; the consumer joins it.
-    BOOST_REQUIRE(eventually([&] {
-        std::error_code ec;
-        shm::inspect_queue(endpoint::parse(plan_.to), ec);
-        return !ec;
-    }));
+    start_bridge(); // which creates TO; the consumer joins it
     start_consumer();
 }
 
+// Every process the chain starts is seen attached before the test goes on: a consumer that
+// attached only after its stream had ended and been drained would wait for the next
+// stream, as a FIFO reader waits for a writer, and a test that ends A's stream would race
+// the start of the last processes.
 child_process& kill_chain::start_bridge() {
     bridges_.push_back(std::make_unique<child_process>(
         bridge_app, with({source_uri_, plan_.to}, plan_.bridge_options)));
-    return *bridges_.back();
+    auto& bridge = *bridges_.back();
+    // The one before it is dead: these count only live processes.
+    // One that ended already (a failure) is judged by its exit status.
+    BOOST_REQUIRE_MESSAGE(eventually([&] {
+                              return (attached(source_uri_).consumers == 1 &&
+                                      attached(plan_.to).producers == 1) ||
+                                     bridge.has_ended();
+                          }),
+                          "the bridge did not attach to " << source_uri_ << " and " << plan_.to
+                                                          << ": " << bridge.err());
+    return bridge;
 }
 
 child_process& kill_chain::start_consumer() {
     consumers_.push_back(
         std::make_unique<child_process>(consumer_app, std::vector<std::string>{plan_.to}));
-    return *consumers_.back();
+    auto& consumer = *consumers_.back();
+    BOOST_REQUIRE_MESSAGE(eventually([&] {
+                              return attached(plan_.to).consumers == 1 || consumer.has_ended();
+                          }),
+                          "the consumer did not attach to " << plan_.to << ": " << consumer.err());
+    return consumer;
+}
+
+shm::segment_info kill_chain::attached(const std::string& uri) const {
+    std::error_code ec; // a queue not there yet: nothing attached
+    return shm::inspect_queue(endpoint::parse(uri), ec);
 }
 
 std::uint64_t kill_chain::consumer_output() const {
@@ -194,8 +212,14 @@ void kill_chain::kill_all() {
                    consumer_output() > output + plan_.size;
         },
         progress_patience));
-    std::vector<child_process*> victims{producers_.back().get(), bridges_.back().get(),
-                                        consumers_.back().get()};
+    // The consumer first, then more flow into TO: what it holds then was never taken, so the
+    // consumer of consume_rest() finds TO's stream not yet drained, whenever it attaches.
+    kill_and_reap(*consumers_.back(), "the consumer");
+    const auto sent_after_consumer = sent_to(plan_.to);
+    BOOST_REQUIRE_MESSAGE(
+        promptly([&] { return sent_to(plan_.to) > sent_after_consumer; }),
+        "the bridge sent nothing to " << plan_.to << ": " << bridges_.back()->err());
+    std::vector<child_process*> victims{producers_.back().get(), bridges_.back().get()};
     std::shuffle(victims.begin(), victims.end(), random_);
     for (auto* victim : victims)
         victim->signal(SIGKILL);
@@ -207,7 +231,10 @@ void kill_chain::kill_all() {
 }
 
 void kill_chain::drain_with_new_bridge() {
+    // Attached while A's stream is still open (start_bridge), so that it takes A to the end
+    // of this stream, however little is left in it.
     auto& bridge = start_bridge();
+    close_source();
     BOOST_TEST(bridge.wait() == 0, bridge.err());
 }
 

@@ -8,6 +8,7 @@
 
 #include <conveyor/generated_message.hpp>
 #include <conveyor/shm/queue.hpp>
+#include <conveyor/shm/segment.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -60,9 +61,11 @@ public:
     // Ends A's stream: once the producers are done and A is drained, the bridge ends TO's
     // stream and the consumer sees its end.
     void close_source();
-    // SIGKILL of every process still running: the producer, the bridge and the consumer.
+    // SIGKILL of every process still running: the consumer, then, once more has reached
+    // TO, the producer and the bridge.
     void kill_all();
-    // A bridge run to the end of A's stream, then nothing running.
+    // A new bridge; then A's stream ended (close_source) and the bridge run to its end,
+    // which ends TO's stream. Nothing runs after it.
     void drain_with_new_bridge();
     // A new consumer of TO that takes what is left to the end of TO's stream.
     void consume_rest();
@@ -79,6 +82,8 @@ public:
 private:
     child_process& start_bridge();
     child_process& start_consumer();
+    // TO's or A's processes alive and attached (none when it is not there yet).
+    shm::segment_info attached(const std::string& uri) const;
     std::uint64_t consumer_output() const; // bytes, over every consumer so far
     std::uint64_t sent_to(const std::string& uri) const;
     std::uint64_t taken_from(const std::string& uri) const; // deliveries, redeliveries too

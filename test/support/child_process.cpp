@@ -66,7 +66,7 @@ bool write_all(int fd, std::string_view data) {
 
 child_process::child_process(const std::string& program, const std::vector<std::string>& args,
                              const std::string& stdin_data, const std::string& stdout_path)
-    : program_(program), out_path_(temporary_file("out")), err_path_(temporary_file("err")) {
+    : command_(program), out_path_(temporary_file("out")), err_path_(temporary_file("err")) {
     const int input = start(program, args, stdout_path);
     // Feed standard input from a thread so a child that reads slowly cannot block us; a
     // child that exits without reading it all is the test's to judge, by its status (the
@@ -79,7 +79,7 @@ child_process::child_process(const std::string& program, const std::vector<std::
 
 child_process::child_process(held_input_t, const std::string& program,
                              const std::vector<std::string>& args, const std::string& stdout_path)
-    : program_(program), out_path_(temporary_file("out")), err_path_(temporary_file("err")) {
+    : command_(program), out_path_(temporary_file("out")), err_path_(temporary_file("err")) {
     input_ = start(program, args, stdout_path);
 }
 
@@ -90,8 +90,10 @@ int child_process::start(const std::string& program, const std::vector<std::stri
     if (::pipe2(input, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(program.c_str()));
-    for (const auto& a : args)
+    for (const auto& a : args) {
         argv.push_back(const_cast<char*>(a.c_str()));
+        command_ += ' ' + a;
+    }
     argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -123,7 +125,7 @@ child_process::~child_process() {
 void child_process::write_input(std::string_view data) {
     BOOST_REQUIRE_MESSAGE(input_ >= 0, "standard input of child " << pid_ << " is not held");
     BOOST_REQUIRE_MESSAGE(write_all(input_, data), "writing to the standard input of child "
-                                                       << pid_ << " (" << program_
+                                                       << pid_ << " (" << command_
                                                        << "): " << std::strerror(errno));
 }
 
@@ -146,8 +148,8 @@ int child_process::wait(std::chrono::seconds timeout) {
                 ::kill(pid_, SIGKILL);
                 ::waitpid(pid_, &status_, 0);
                 reaped_ = true;
-                BOOST_FAIL("child " << pid_ << " did not finish in " << timeout.count()
-                                    << " s; stderr: " << err());
+                BOOST_FAIL("child " << pid_ << " (" << command_ << ") did not finish in "
+                                    << timeout.count() << " s; stderr: " << err());
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
         }
@@ -168,7 +170,7 @@ bool child_process::has_ended() const {
 
 void child_process::check_for_sanitizer_report() const {
     BOOST_TEST(!(WIFEXITED(status_) && WEXITSTATUS(status_) == sanitizer_exit_code),
-               "child " << pid_ << " (" << program_
+               "child " << pid_ << " (" << command_
                         << ") ended with a sanitizer's report; stderr: " << err());
 }
 

@@ -62,7 +62,7 @@ private:
               const std::string& stdout_path);
     void check_for_sanitizer_report() const;
 
-    std::string program_;
+    std::string command_; // the program and its arguments, for messages
     pid_t pid_ = -1;
     int input_ = -1; // the held standard input's write end
     bool reaped_ = false;
