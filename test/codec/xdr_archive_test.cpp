@@ -1,6 +1,7 @@
 // The XDR archives on their own: exact bytes, class information, versions, and input that
 // must be refused without reading past the end or allocating without bound.
 #include <conveyor/codec/xdr_archive.hpp>
+#include <conveyor/codec/xdr_plain.hpp>
 #include <conveyor/error.hpp>
 
 #include <boost/serialization/array.hpp>
@@ -315,6 +316,59 @@ BOOST_AUTO_TEST_CASE(bad_bools_padding_and_left_over_bytes_are_corrupt) {
         from_xdr(bytes({0, 0, 1}), value, xdr_mode::pure), error, [](const error& e) {
             return std::string(e.what()).find("runs past the end") != std::string::npos;
         });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// codec/xdr_plain.hpp: what RPC encodes without an archive is byte for byte what the archive
+// writes in pure mode, and reads back with the archive's refusals.
+BOOST_AUTO_TEST_SUITE(xdr_plain)
+
+template <class T> void expect_same_bytes(const T& value) {
+    std::vector<std::byte> plain;
+    detail::append_plain_xdr(value, plain);
+    BOOST_TEST((plain == encode(value)));
+    T back{};
+    detail::read_plain_xdr(plain, back);
+    BOOST_TEST((back == value));
+}
+
+BOOST_AUTO_TEST_CASE(plain_values_are_written_as_the_pure_archive_writes_them) {
+    expect_same_bytes(std::int32_t{-5});
+    expect_same_bytes(std::uint32_t{0xDEADBEEF});
+    expect_same_bytes(std::int16_t{-2});
+    expect_same_bytes(std::uint8_t{200});
+    expect_same_bytes(std::int64_t{-1234567890123});
+    expect_same_bytes(std::uint64_t{0xFEDCBA9876543210});
+    expect_same_bytes(true);
+    expect_same_bytes(false);
+    expect_same_bytes(1.5f);
+    expect_same_bytes(-2.25);
+    expect_same_bytes(std::string("hello"));
+    expect_same_bytes(std::string());
+    for (std::size_t n : {0, 1, 3, 4, 5, 64, 1001})
+        expect_same_bytes(std::vector<std::byte>(n, std::byte{0x5A}));
+}
+
+BOOST_AUTO_TEST_CASE(plain_values_refuse_what_the_archive_refuses) {
+    auto refused = [](bytes_view in, auto value) {
+        try {
+            detail::read_plain_xdr(in, value);
+        } catch (const error& e) {
+            BOOST_TEST_MESSAGE("refused: " << e.what());
+            return e.code() == errc::corrupt_data;
+        }
+        return false;
+    };
+    BOOST_TEST(refused(bytes({0, 0, 1}), std::uint32_t{}));             // short
+    BOOST_TEST(refused(bytes({0, 0, 0, 1, 0}), std::uint32_t{}));       // left over
+    BOOST_TEST(refused(bytes({0, 0, 0, 2}), bool{}));                   // not 0 or 1
+    BOOST_TEST(refused(bytes({0, 0, 0, 1, 0, 0, 0}), std::uint64_t{})); // short hyper
+    BOOST_TEST(refused(bytes({0, 0, 0, 9, 1, 2, 3, 4}), std::vector<std::byte>{})); // too long
+    BOOST_TEST(refused(bytes({0, 0, 0, 1, 7, 0, 0, 1}), std::vector<std::byte>{})); // padding
+    BOOST_TEST(refused(bytes({0, 0, 0, 1, 7, 0, 0}), std::string{}));               // unpadded
+    BOOST_TEST(refused(bytes({0xFF, 0xFF, 0xFF, 0xFF}), std::vector<std::byte>{}));  // 4 GiB
+    BOOST_TEST(refused(bytes({0, 0}), std::vector<std::byte>{}));                    // no length
 }
 
 BOOST_AUTO_TEST_SUITE_END()

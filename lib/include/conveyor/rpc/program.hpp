@@ -8,6 +8,7 @@
 
 #include "conveyor/channel.hpp"
 #include "conveyor/codec/xdr_archive.hpp"
+#include "conveyor/codec/xdr_plain.hpp"
 
 #include <cstdint>
 #include <string>
@@ -70,16 +71,24 @@ constexpr auto with_program(const Procedure& p, std::uint32_t program, std::uint
 
 namespace detail {
 
-// Appends value as pure XDR; void appends nothing.
+// Appends value as pure XDR; void appends nothing. Integers, opaque<> and strings, the
+// commonest arguments and results, skip the archive (codec/xdr_plain.hpp: the same bytes).
 template <class T> void encode_value(const T& value, std::vector<std::byte>& out) {
-    xdr_oarchive archive(out, xdr_mode::pure);
-    archive << value;
+    if constexpr (conveyor::detail::is_plain_xdr<T>) {
+        conveyor::detail::append_plain_xdr(value, out);
+    } else {
+        xdr_oarchive archive(out, xdr_mode::pure);
+        archive << value;
+    }
 }
 
 // Reads value from exactly the bytes of in; throws conveyor::error (corrupt_data) when they
 // are not one value of T.
 template <class T> void decode_value(bytes_view in, T& value) {
-    from_xdr(in, value, xdr_mode::pure);
+    if constexpr (conveyor::detail::is_plain_xdr<T>)
+        conveyor::detail::read_plain_xdr(in, value);
+    else
+        from_xdr(in, value, xdr_mode::pure);
 }
 
 // An empty result or argument list: void in the declaration.
