@@ -1,12 +1,32 @@
 // The duplicate-request cache: see reply_cache.hpp.
 #include "reply_cache.hpp"
 
-#include <functional>
+#include <algorithm>
+#include <cstring>
 
 namespace conveyor::rpc::detail {
 
+peer_address::peer_address(const void* data, std::size_t size) noexcept
+    : size_(static_cast<std::uint8_t>(std::min(size, capacity))) {
+    std::memcpy(bytes_.data(), data, size_);
+}
+
+bool peer_address::operator==(const peer_address& other) const noexcept {
+    return size_ == other.size_ && std::memcmp(bytes_.data(), other.bytes_.data(), size_) == 0;
+}
+
+std::size_t peer_address::hash() const noexcept {
+    // Word by word: the bytes past size_ are zero.
+    std::uint64_t words[(capacity + 7) / 8] = {};
+    std::memcpy(words, bytes_.data(), capacity);
+    std::uint64_t h = size_;
+    for (const auto w : words)
+        h = (h ^ w) * 0x9E37'79B9'7F4A'7C15ull;
+    return static_cast<std::size_t>(h ^ (h >> 29));
+}
+
 std::size_t reply_cache_key_hash::operator()(const reply_cache_key& k) const noexcept {
-    std::size_t h = std::hash<std::string>{}(k.peer);
+    std::size_t h = k.peer.hash();
     for (const std::uint32_t v : {k.xid, k.program, k.version, k.procedure})
         h = h * 0x9E37'79B9'7F4A'7C15ull + v;
     return h;
@@ -46,10 +66,9 @@ void reply_cache::finish(const reply_cache_key& key, bytes_view reply, clock::ti
     entry& e = found->second;
     e.finished = true;
     e.reply.assign(reply.begin(), reply.end());
-    e.finished_at = now;
-    e.in_order = finished_.insert(finished_.end(), &found->first);
+    e.in_order = finished_.insert(finished_.end(), {now, &found->first});
     bytes_ += e.reply.size();
-    evict(now);
+    if (entries_.size() > max_entries_ || bytes_ > max_bytes_) evict(now);
 }
 
 void reply_cache::forget(const reply_cache_key& key) {
@@ -59,11 +78,10 @@ void reply_cache::forget(const reply_cache_key& key) {
 
 void reply_cache::evict(clock::time_point now) {
     while (!finished_.empty()) {
-        const auto oldest = entries_.find(*finished_.front());
-        const bool expired = now - oldest->second.finished_at >= lifetime_;
+        const bool expired = now - finished_.front().at >= lifetime_;
         const bool over = entries_.size() > max_entries_ || bytes_ > max_bytes_;
         if (!expired && !over) break;
-        erase(oldest);
+        erase(entries_.find(*finished_.front().key));
     }
 }
 

@@ -9,17 +9,35 @@
 
 #include "conveyor/channel.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <list>
-#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 namespace conveyor::rpc::detail {
 
+// A client's socket address as bytes (a sockaddr_in6 at most), held in place: a key is made
+// for every datagram, and must not allocate.
+class peer_address {
+public:
+    static constexpr std::size_t capacity = 28;
+    peer_address() = default;
+    peer_address(const void* data, std::size_t size) noexcept;
+    peer_address(std::string_view bytes) noexcept : peer_address(bytes.data(), bytes.size()) {}
+    peer_address(const char* text) noexcept : peer_address(std::string_view(text)) {}
+    bool operator==(const peer_address& other) const noexcept;
+    std::size_t hash() const noexcept;
+
+private:
+    std::array<unsigned char, capacity> bytes_{};
+    std::uint8_t size_ = 0;
+};
+
 struct reply_cache_key {
-    std::string peer; // the client's address and port, as bytes
+    peer_address peer; // the client's address and port
     std::uint32_t xid = 0;
     std::uint32_t program = 0;
     std::uint32_t version = 0;
@@ -53,12 +71,17 @@ public:
     std::size_t entries() const noexcept { return entries_.size(); }
 
 private:
+    // A finished entry in order of finishing, oldest first, with its time, so that most calls
+    // see that nothing is due without a lookup; the key lives in entries_.
+    struct finished_entry {
+        clock::time_point at;
+        const reply_cache_key* key;
+    };
     struct entry {
         std::uint32_t arguments_crc = 0;
         bool finished = false;
         std::vector<std::byte> reply;
-        clock::time_point finished_at;
-        std::list<const reply_cache_key*>::iterator in_order; // finished entries only
+        std::list<finished_entry>::iterator in_order; // finished entries only
     };
     // Drops finished entries past their lifetime, then the oldest while over a bound.
     void evict(clock::time_point now);
@@ -69,7 +92,7 @@ private:
     std::size_t max_bytes_;
     std::size_t bytes_ = 0;
     std::unordered_map<reply_cache_key, entry, reply_cache_key_hash> entries_;
-    std::list<const reply_cache_key*> finished_; // oldest first; keys live in entries_
+    std::list<finished_entry> finished_;
 };
 
 } // namespace conveyor::rpc::detail

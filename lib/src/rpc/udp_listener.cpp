@@ -97,7 +97,7 @@ private:
                 send(out_, to);
             return;
         }
-        reply_cache_key key{std::string(reinterpret_cast<const char*>(to.data()), to.size()),
+        reply_cache_key key{peer_address(to.data(), to.size()),
                             header.xid, header.program, header.version, header.procedure};
         const auto arguments = message.subspan(decoded.arguments);
         const std::uint32_t crc = crc32c(arguments);
