@@ -138,8 +138,11 @@ bool attachment::take_slot(const attach_request& request, std::error_code& ec,
     if (!rejoined) {
         // A producer arriving at an idle queue begins a new stream.
         if (idle) q.stream_start.store(q.producers_attached.load(relaxed), relaxed);
-        q.producers_attached.fetch_add(1, relaxed);
-        q.producers_live.fetch_add(1, std::memory_order_release);
+        // Live before attached, and attached with release: a consumer reads them without the
+        // lock, attached first (stream_over), so one that sees this producer attached also
+        // sees it live, never an attached producer already gone (a false end of stream).
+        q.producers_live.fetch_add(1, relaxed);
+        q.producers_attached.fetch_add(1, std::memory_order_release);
     }
     unlock_producers();
     q.not_empty.notify_all(); // consumers waiting for a stream look again

@@ -426,9 +426,11 @@ std::string queue_receiver::failure_detail(std::error_code ec) const {
 
 bool queue_receiver::stream_over() const noexcept {
     const auto& q = attached_->control();
+    // Attached first (acquire), then live: a producer counts itself live before attached
+    // (attachment::take_slot), so one that has just attached is not taken for gone.
+    if (q.producers_attached.load(acquire) - attached_->stream_base < min_producers_) return false;
     // acquire: a producer's detach follows its last commit, so tail below is up to date.
     if (q.producers_live.load(acquire) != 0) return false;
-    if (q.producers_attached.load(relaxed) - attached_->stream_base < min_producers_) return false;
     if (q.claimed.load(relaxed) > q.tail.load(acquire)) return false; // still being committed
     return q.orphans.load(relaxed) == 0 && q.next.load(relaxed) >= q.tail.load(acquire);
 }

@@ -392,9 +392,10 @@ std::size_t topic_receiver::read_some(std::size_t max, Add&& add, Drop&& drop,
 
 bool topic_receiver::stream_over() const noexcept {
     const auto& t = attached_->control();
+    // Attached first, then live: the order that sees a publisher that has just attached.
+    if (t.producers_attached.load(acquire) - attached_->stream_base < min_producers_) return false;
     // acquire: a publisher's detach follows its last commit, so tail below is up to date.
     if (t.producers_live.load(acquire) != 0) return false;
-    if (t.producers_attached.load(relaxed) - attached_->stream_base < min_producers_) return false;
     return cursor_ >= t.tail.load(acquire);
 }
 

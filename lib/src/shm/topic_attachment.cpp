@@ -96,8 +96,10 @@ bool topic_attachment::take_slot(const attach_request& request, std::error_code&
     if (!rejoined) {
         // A publisher arriving at a topic without publishers begins a new stream.
         if (idle) t.stream_start.store(t.producers_attached.load(relaxed), relaxed);
-        t.producers_attached.fetch_add(1, relaxed);
-        t.producers_live.fetch_add(1, std::memory_order_release);
+        // Live before attached, as a queue's (attachment::take_slot): stream_over reads them
+        // the other way round, without the lock.
+        t.producers_live.fetch_add(1, relaxed);
+        t.producers_attached.fetch_add(1, std::memory_order_release);
     }
     unlock();
     t.published.notify_all(); // subscribers waiting for a stream look again

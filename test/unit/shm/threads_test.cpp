@@ -166,4 +166,34 @@ BOOST_AUTO_TEST_CASE(threads_churning_senders_and_receivers_on_three_endpoints_l
     BOOST_TEST(summary.lost == 0u, stream_verifier::describe(summary));
 }
 
+// A consumer looking for the end of the stream, without a lock, while the first producer
+// attaches: it must see that producer attached and live, or not yet attached, never attached
+// and already gone. Each round a fresh queue, a receiver polling it, and a producer that
+// attaches and sends one message; the receiver must get the message before any end.
+BOOST_AUTO_TEST_CASE(a_receiver_never_sees_the_end_while_the_first_producer_attaches) {
+    constexpr int rounds = 300;
+    int early_ends = 0;
+    for (int round = 0; round < rounds; ++round) {
+        scratch_segment s("attach-race");
+        const auto where = endpoint::parse(s.uri());
+        channel_options options;
+        options.capacity = 4096;
+        options.max_message = 64;
+        shm::queue_receiver in(where, options);
+        std::atomic<bool> polling{false};
+        std::thread producer([&] {
+            while (!polling.load(std::memory_order_acquire)) std::this_thread::yield();
+            shm::queue_sender out(where, options);
+            out.send(std::as_bytes(std::span("m", 1)));
+        });
+        std::vector<std::byte> got;
+        receive_status status = receive_status::empty;
+        polling.store(true, std::memory_order_release);
+        while ((status = in.try_receive(got)) == receive_status::empty) {}
+        producer.join();
+        early_ends += status == receive_status::end_of_stream;
+    }
+    BOOST_TEST(early_ends == 0, early_ends << " of " << rounds << " rounds ended before the message");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
