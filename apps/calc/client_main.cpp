@@ -89,7 +89,8 @@ int main(int argc, char** argv) try {
     const auto vm = cli::parse_command_line(argc, argv, all, "words", -1);
     if (vm.count("help")) {
         std::cout << visible << "\nExample: " << app << " tcp://127.0.0.1:40123 add 2 3\n"
-                  << cli::exit_code_help();
+                  << "Exit status: 0 done, 2 timed out (no reply within --timeout), 64 bad usage,\n"
+                     "70 the call failed (refused, PROC_UNAVAIL, the server went away...).\n";
         return cli::exit_ok;
     }
     const auto words =

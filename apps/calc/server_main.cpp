@@ -59,7 +59,8 @@ int main(int argc, char** argv) try {
     const auto vm = cli::parse_command_line(argc, argv, all, "endpoint", -1);
     if (vm.count("help")) {
         std::cout << visible << "\nExample: " << app << " tcp://127.0.0.1:0 udp://127.0.0.1:0\n"
-                  << cli::exit_code_help();
+                  << "Exit status: 0 stopped by SIGTERM or SIGINT, 64 bad usage, 70 cannot serve\n"
+                     "(an address in use, rpcbind unreachable...).\n";
         return cli::exit_ok;
     }
     if (!vm.count("endpoint")) throw cli::usage_error("no ENDPOINT given");
