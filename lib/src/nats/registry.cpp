@@ -53,9 +53,11 @@ std::pair<std::string_view, std::string_view> parse_value(std::string_view value
 bool open_bucket(const connection& c, const address& where, registry_clock::time_point give_up,
                  kvStore*& kv, std::error_code& ec, std::string& why) {
     const std::string bucket = registry_bucket(where);
+    bool raced = false; // a creation refused once, as another opener's was under way
     for (;;) {
         natsStatus s = js_KeyValue(&kv, c.js(), bucket.c_str());
-        if (s == NATS_NOT_FOUND) {
+        const bool creating = s == NATS_NOT_FOUND;
+        if (creating) {
             kvConfig config;
             kvConfig_Init(&config);
             config.Bucket = bucket.c_str();
@@ -65,6 +67,13 @@ bool open_bucket(const connection& c, const address& where, registry_clock::time
             s = js_CreateKeyValue(&kv, c.js(), &config);
         }
         if (s == NATS_OK) return true;
+        // Two openers that both found no bucket both create it: the server refuses the
+        // second ("name in use", or "subjects overlap" while the first's is half made).
+        // Look again once: the other's bucket is there now.
+        if (creating && !raced) {
+            raced = true;
+            continue;
+        }
         const bool transient = s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS;
         if (!transient || registry_clock::now() + retry_interval >= give_up) {
             ec = failure::refused;
@@ -94,8 +103,14 @@ std::unique_ptr<producer_record> producer_record::attach(const connection& c, co
                                 : std::string(named_prefix) + hex(name);
     // Put, not create: a named producer takes the record of the one before it.
     const std::string value = record->value(open_state.data());
-    const natsStatus s =
-        kvStore_PutString(&record->revision_, record->kv_, record->key_.c_str(), value.c_str());
+    natsStatus s;
+    // A bucket made a moment ago may not take puts yet ("no responders"): asked again until
+    // give_up, as the bucket's own creation is.
+    while ((s = kvStore_PutString(&record->revision_, record->kv_, record->key_.c_str(),
+                                  value.c_str())) != NATS_OK &&
+           (s == NATS_NO_RESPONDERS || s == NATS_TIMEOUT) &&
+           registry_clock::now() + retry_interval < give_up)
+        std::this_thread::sleep_for(retry_interval);
     if (s != NATS_OK) {
         ec = failure::refused;
         why = "producer registry " + record->bucket_ + " on " + c.server() +
