@@ -144,6 +144,12 @@ BOOST_AUTO_TEST_CASE(a_receiver_killed_holding_leases_gives_them_back_in_a_batch
     BOOST_TEST((survivor.receive_batch(batch, 10, 10s) == receive_status::end_of_stream));
 }
 
+// Takes the ten messages of the queue and never acknowledges them.
+void lease_all_ten(shm::queue_receiver& in) {
+    message_batch batch;
+    in.receive_batch(batch, 10, forever);
+}
+
 // Receives the whole batch of ten numbered 0..9, every one a redelivery, then the end.
 void expect_ten_again_then_the_end(shm::queue_receiver& in) {
     message_batch batch;
@@ -168,8 +174,7 @@ BOOST_AUTO_TEST_CASE(a_receiver_joining_after_the_last_producer_takes_a_dead_one
         out.send(numbered(i));
     in_a_child_that_dies([&] {
         shm::queue_receiver doomed(where, acknowledged());
-        message_batch batch;
-        doomed.receive_batch(batch, 10, forever); // the whole queue leased
+        lease_all_ten(doomed);
         die();
     });
     out.close();
@@ -191,8 +196,7 @@ BOOST_AUTO_TEST_CASE(a_receiver_at_the_end_of_the_stream_first_takes_back_a_dead
     const pid_t holder = ::fork();
     if (holder == 0) {
         shm::queue_receiver doomed(where, acknowledged());
-        message_batch batch;
-        doomed.receive_batch(batch, 10, forever); // the whole queue leased
+        lease_all_ten(doomed);
         const char done = 1;
         [[maybe_unused]] auto written = ::write(leased[1], &done, 1);
         ::pause(); // until the SIGKILL below
