@@ -34,6 +34,8 @@ constexpr cli::decimal_bounds timeout_bounds{0.001, cli::max_seconds};
 constexpr cli::whole_bounds size_bounds{0, 1'000'000};
 constexpr cli::whole_bounds calls_bounds{1};
 constexpr cli::whole_bounds in_flight_bounds{1, 1 << 16};
+// Looking for a reply for longer than a second before sleeping is a busy loop, not a wait.
+constexpr cli::whole_bounds busy_poll_bounds{0, 1'000'000};
 
 const char* usage =
     "Usage: conveyor-calc ENDPOINT COMMAND [ARGUMENTS] [options]\n\n"
@@ -72,6 +74,7 @@ int main(int argc, char** argv) try {
     std::string calls_text = "10000";
     std::string size_text = "64";
     std::string in_flight_text = "1";
+    std::string busy_poll_text = "0";
     visible.add_options()("help,h", "show this help")(
         "timeout", po::value(&timeout_text)->value_name("SECONDS"),
         ("seconds each call may take (default 25; " + cli::bounds_help(timeout_bounds) + ")")
@@ -83,7 +86,12 @@ int main(int argc, char** argv) try {
         ("bench: ECHO bytes per call (default 64; " + cli::bounds_help(size_bounds, true) + ")")
             .c_str())(
         "in-flight", po::value(&in_flight_text)->value_name("K"),
-        ("bench: calls at a time (default 1; " + cli::bounds_help(in_flight_bounds) + ")").c_str());
+        ("bench: calls at a time (default 1; " + cli::bounds_help(in_flight_bounds) + ")").c_str())(
+        "busy-poll", po::value(&busy_poll_text)->value_name("US"),
+        ("tcp, udp: microseconds to keep looking for a reply before sleeping: faster round "
+         "trips where idle cores sleep, a core kept busy meanwhile (default 0; " +
+         cli::bounds_help(busy_poll_bounds) + ")")
+            .c_str());
     po::options_description all;
     all.add(visible).add_options()("words", po::value<std::vector<std::string>>());
     const auto vm = cli::parse_command_line(argc, argv, all, "words", -1);
@@ -101,6 +109,7 @@ int main(int argc, char** argv) try {
                                  : default_timeout_s;
     const auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::duration<double>(timeout_s));
+    const auto busy_poll = cli::parse_count("busy-poll", busy_poll_text, busy_poll_bounds);
     if (auth != "none" && auth != "sys")
         throw cli::usage_error("--auth " + auth + ": expected none or sys");
 
@@ -121,6 +130,7 @@ int main(int argc, char** argv) try {
     };
     rpc::client_options options;
     options.credentials = auth == "sys" ? rpc::auth_flavor::sys : rpc::auth_flavor::none;
+    options.busy_poll = std::chrono::microseconds(busy_poll);
     rpc::client client(where, options);
 
     if (command == "null") {

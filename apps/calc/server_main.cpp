@@ -26,6 +26,8 @@ namespace {
 constexpr const char* app = "conveyor-calc-server";
 // More threads than this is a mistake, not a configuration.
 constexpr cli::whole_bounds threads_bounds{1, 256};
+// Looking for work for longer than a second before sleeping is a busy loop, not a wait.
+constexpr cli::whole_bounds busy_poll_bounds{0, 1'000'000};
 
 const char* description =
     "Serves the calc program (apps/calc/calc.x: CALC_NULL, ADD, ECHO, COUNT, SLEEP) over ONC\n"
@@ -44,16 +46,21 @@ std::uint32_t parse_program(const std::string& text) {
 
 int main(int argc, char** argv) try {
     po::options_description visible(std::string("Usage: ") + app +
-                                    " ENDPOINT... [--register] [--threads N]\n\n" + description +
-                                    "\n\nOptions");
+                                    " ENDPOINT... [--register] [--threads N] [--busy-poll US]\n\n" +
+                                    description + "\n\nOptions");
     std::string threads_text = "1";
+    std::string busy_poll_text = "0";
     std::string program_text;
     visible.add_options()("help,h", "show this help")(
         "register", "map the program on each tcp and udp endpoint in this machine's rpcbind")(
         "threads", po::value(&threads_text)->value_name("N"),
         ("threads serving calls (default 1; " + cli::bounds_help(threads_bounds) + ")").c_str())(
-        "program", po::value(&program_text),
-        "serve under this program number instead of calc's 0x2C0FFEE0");
+        "busy-poll", po::value(&busy_poll_text)->value_name("US"),
+        ("microseconds a thread with no call to serve keeps looking for one before it sleeps: "
+         "faster round trips where idle cores sleep, a core kept busy meanwhile (default 0; " +
+         cli::bounds_help(busy_poll_bounds) + ")")
+            .c_str())("program", po::value(&program_text),
+                      "serve under this program number instead of calc's 0x2C0FFEE0");
     po::options_description all;
     all.add(visible).add_options()("endpoint", po::value<std::vector<std::string>>());
     const auto vm = cli::parse_command_line(argc, argv, all, "endpoint", -1);
@@ -65,11 +72,13 @@ int main(int argc, char** argv) try {
     }
     if (!vm.count("endpoint")) throw cli::usage_error("no ENDPOINT given");
     const auto threads = cli::parse_count("threads", threads_text, threads_bounds);
+    const auto busy_poll = cli::parse_count("busy-poll", busy_poll_text, busy_poll_bounds);
     const std::uint32_t program =
         program_text.empty() ? calc::program_v1::number : parse_program(program_text);
 
     rpc::server_options options;
     options.threads = threads;
+    options.busy_poll = std::chrono::microseconds(busy_poll);
     rpc::server server(options);
     calc::service calc;
     calc.serve_on(server, program);

@@ -536,4 +536,44 @@ BOOST_AUTO_TEST_CASE(a_server_stopped_with_calls_in_progress_ends_them_without_r
     }
 }
 
+BOOST_AUTO_TEST_CASE(busy_polling_serves_every_call_keeps_deadlines_and_stops_at_once) {
+    // Polls far longer than the test: a poll that ignored the deadline, the server's stop or
+    // the calls' arrival would show as a call or a stop taking 20 s.
+    constexpr auto polling = std::chrono::microseconds(20s);
+    rpc::server_options server_options;
+    server_options.busy_poll = polling;
+    rpc::client_options client_options;
+    client_options.busy_poll = polling;
+    constexpr int calls = 500;
+    for (const std::string kind : {"tcp", "udp"}) {
+        BOOST_TEST_CONTEXT(kind) {
+            auto served = std::make_unique<test::served_calc>(
+                std::vector<std::string>{kind + "://127.0.0.1:0"}, server_options);
+            rpc::client c(served->uri(), client_options);
+            std::atomic<int> right{0}, done{0};
+            std::promise<void> all;
+            for (int i = 0; i < calls; ++i)
+                rpc::async_call(c, calc::add, {i, 1000 * i}, call_timeout,
+                                [&, i](boost::system::error_code ec, std::int32_t r) {
+                                    if (!ec && r == 1001 * i) ++right;
+                                    if (++done == calls) all.set_value();
+                                });
+            all.get_future().wait();
+            BOOST_TEST(right == calls);
+            for (int i = 0; i < 100; ++i)
+                BOOST_TEST_REQUIRE(c.call(calc::count, call_timeout) == std::uint64_t(i + 1));
+
+            auto began = std::chrono::steady_clock::now();
+            std::error_code ec;
+            c.call(calc::sleep, 60'000u, 200ms, ec);
+            BOOST_TEST(ec == std::errc::timed_out);
+            BOOST_TEST((std::chrono::steady_clock::now() - began < 10s));
+
+            began = std::chrono::steady_clock::now();
+            served.reset(); // stops the server and joins its thread
+            BOOST_TEST((std::chrono::steady_clock::now() - began < 10s));
+        }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

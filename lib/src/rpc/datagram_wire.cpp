@@ -17,7 +17,8 @@ constexpr std::size_t max_datagram = 65'507;
 
 class datagram_wire final : public wire {
 public:
-    explicit datagram_wire(socket_fd fd) : fd_(std::move(fd)), buffer_(max_datagram + 1) {}
+    datagram_wire(socket_fd fd, std::chrono::microseconds busy_poll)
+        : fd_(std::move(fd)), buffer_(max_datagram + 1), busy_poll_(busy_poll) {}
 
     bool send(bytes_view message, time_point deadline, bool wait, std::error_code& ec) override {
         if (message.size() > max_datagram) {
@@ -46,7 +47,7 @@ public:
             // Poll first: a reply is seldom there the moment its call went out, and a read
             // that finds nothing is a system call for nothing.
             pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
-            const int ready = poll_until(fds, 2, deadline);
+            const int ready = poll_busy_until(fds, 2, busy_poll_, deadline);
             if (ready == 0) return false;
             if (ready < 0) {
                 ec = {errno, std::system_category()};
@@ -79,15 +80,16 @@ private:
     socket_fd fd_;
     wake_event wake_;
     std::vector<std::byte> buffer_; // the reader's only
+    const std::chrono::microseconds busy_poll_;
 };
 
 } // namespace
 
-std::unique_ptr<wire> open_datagram_wire(const address& where, const client_options&,
+std::unique_ptr<wire> open_datagram_wire(const address& where, const client_options& options,
                                          std::error_code& ec, std::string& why) {
     auto fd = connect_to(where.host, where.port, SOCK_DGRAM, time_point::max(), ec, why);
     if (ec) return nullptr;
-    return std::make_unique<datagram_wire>(std::move(fd));
+    return std::make_unique<datagram_wire>(std::move(fd), options.busy_poll);
 }
 
 } // namespace conveyor::rpc::detail

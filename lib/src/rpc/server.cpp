@@ -26,6 +26,24 @@ namespace asio = boost::asio;
 constexpr auto rpcbind_timeout = std::chrono::seconds(5);
 constexpr auto probe_timeout = std::chrono::milliseconds(500);
 
+// io.run(), but a thread that finds no work looks again for busy before it sleeps.
+void run_busy(asio::io_context& io, std::chrono::microseconds busy) {
+    if (busy.count() <= 0) {
+        io.run();
+        return;
+    }
+    using clock = std::chrono::steady_clock;
+    auto idle_since = clock::now();
+    while (!io.stopped()) {
+        if (io.poll() > 0) {
+            idle_since = clock::now();
+        } else if (clock::now() - idle_since >= busy) {
+            io.run_one(); // sleeps until there is work
+            idle_since = clock::now();
+        }
+    }
+}
+
 std::string hex(std::uint32_t value) {
     char text[16];
     std::snprintf(text, sizeof text, "0x%x", value);
@@ -230,8 +248,8 @@ void server::run() {
     const auto work = asio::make_work_guard(s.io);
     std::vector<std::thread> pool;
     for (std::size_t i = 1; i < s.options.threads; ++i)
-        pool.emplace_back([&s] { s.io.run(); });
-    s.io.run();
+        pool.emplace_back([&s] { run_busy(s.io, s.options.busy_poll); });
+    run_busy(s.io, s.options.busy_poll);
     for (auto& t : pool)
         t.join();
     s.close_listeners();

@@ -15,6 +15,8 @@
 namespace conveyor::rpc::detail {
 namespace {
 
+constexpr timespec no_wait{};
+
 std::error_code last_error() noexcept {
     return {errno, std::system_category()};
 }
@@ -138,6 +140,18 @@ int poll_until(pollfd* fds, nfds_t count, time_point deadline) noexcept {
         const int ready = ::ppoll(fds, count, limit, nullptr);
         if (ready >= 0 || errno != EINTR) return ready;
     }
+}
+
+int poll_busy_until(pollfd* fds, nfds_t count, std::chrono::microseconds busy,
+                    time_point deadline) noexcept {
+    if (busy.count() > 0) {
+        const auto stop = std::min(deadline, clock::now() + busy);
+        do {
+            const int ready = ::ppoll(fds, count, &no_wait, nullptr);
+            if (ready > 0 || (ready < 0 && errno != EINTR)) return ready;
+        } while (clock::now() < stop);
+    }
+    return poll_until(fds, count, deadline);
 }
 
 wake_event::wake_event() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {

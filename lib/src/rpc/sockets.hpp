@@ -35,6 +35,9 @@ socket_fd connect_unix(const std::string& path, time_point deadline, std::error_
 // ppoll until deadline (time_point::max(): no limit); returns what ppoll returns, 0 at the
 // deadline, retrying on EINTR.
 int poll_until(pollfd* fds, nfds_t count, time_point deadline) noexcept;
+// poll_until, but looking without sleeping for the first busy of it (client_options::busy_poll).
+int poll_busy_until(pollfd* fds, nfds_t count, std::chrono::microseconds busy,
+                    time_point deadline) noexcept;
 
 // An eventfd that wakes a poll: signal() from any thread, drain() after poll saw it.
 class wake_event {

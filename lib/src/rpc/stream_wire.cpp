@@ -18,9 +18,9 @@ public:
     // Records queued but not yet taken by the socket, as a multiple of the largest record.
     static constexpr std::size_t backlog_records = 4;
 
-    stream_wire(socket_fd fd, std::size_t max_record)
+    stream_wire(socket_fd fd, std::size_t max_record, std::chrono::microseconds busy_poll)
         : fd_(std::move(fd)), reader_(max_record), max_record_(max_record),
-          max_backlog_(backlog_records * max_record) {}
+          max_backlog_(backlog_records * max_record), busy_poll_(busy_poll) {}
 
     std::size_t max_message() const noexcept override { return max_record_; }
 
@@ -85,7 +85,7 @@ public:
             if (ec) return false;
             pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
             if (has_output()) fds[0].events |= POLLOUT;
-            const int ready = poll_until(fds, 2, deadline);
+            const int ready = poll_busy_until(fds, 2, busy_poll_, deadline);
             if (ready < 0) {
                 ec = {errno, std::system_category()};
                 return false;
@@ -154,6 +154,7 @@ private:
     record_reader reader_; // the reader's only
     const std::size_t max_record_;
     const std::size_t max_backlog_;
+    const std::chrono::microseconds busy_poll_;
 
     std::mutex out_mutex_; // guards what follows
     std::vector<std::byte> out_;
@@ -170,14 +171,14 @@ std::unique_ptr<wire> open_stream_wire(const address& where, const client_option
                                        time_point deadline, std::error_code& ec, std::string& why) {
     auto fd = connect_to(where.host, where.port, SOCK_STREAM, deadline, ec, why);
     if (ec) return nullptr;
-    return std::make_unique<stream_wire>(std::move(fd), options.max_record);
+    return std::make_unique<stream_wire>(std::move(fd), options.max_record, options.busy_poll);
 }
 
 std::unique_ptr<wire> open_unix_wire(const std::string& path, const client_options& options,
                                      time_point deadline, std::error_code& ec, std::string& why) {
     auto fd = connect_unix(path, deadline, ec, why);
     if (ec) return nullptr;
-    return std::make_unique<stream_wire>(std::move(fd), options.max_record);
+    return std::make_unique<stream_wire>(std::move(fd), options.max_record, options.busy_poll);
 }
 
 } // namespace conveyor::rpc::detail

@@ -31,6 +31,11 @@ struct client_options {
     // retransmit_max, until the call's deadline.
     std::chrono::microseconds retransmit_min{2'000};
     std::chrono::microseconds retransmit_max{1'000'000};
+    // tcp and udp: a reply thread with nothing to read keeps looking this long before it
+    // sleeps (0, the default: it sleeps at once). Where idle cores sleep, waking one costs
+    // each round trip tens of microseconds; a reply that comes while the thread looks costs
+    // none, and the core is kept busy meanwhile. docs/rpc.md, "Speed", has the figures.
+    std::chrono::microseconds busy_poll{0};
 };
 
 namespace detail {
