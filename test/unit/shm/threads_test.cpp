@@ -4,6 +4,7 @@
 
 #include <conveyor/generated_message.hpp>
 #include <conveyor/shm/queue.hpp>
+#include <conveyor/shm/topic.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -168,32 +169,47 @@ BOOST_AUTO_TEST_CASE(threads_churning_senders_and_receivers_on_three_endpoints_l
 
 // A consumer looking for the end of the stream, without a lock, while the first producer
 // attaches: it must see that producer attached and live, or not yet attached, never attached
-// and already gone. Each round a fresh queue, a receiver polling it, and a producer that
-// attaches and sends one message; the receiver must get the message before any end.
-BOOST_AUTO_TEST_CASE(a_receiver_never_sees_the_end_while_the_first_producer_attaches) {
+// and already gone. Each round a fresh channel, a receiver polling it, and a producer that
+// attaches and sends one message; the receiver must get the message before any end. Returns
+// the rounds that ended first.
+template <class Receiver, class Sender> int early_ends_as_the_first_producer_attaches(bool topic) {
     constexpr int rounds = 300;
     int early_ends = 0;
     for (int round = 0; round < rounds; ++round) {
         scratch_segment s("attach-race");
-        const auto where = endpoint::parse(s.uri());
+        const auto where = endpoint::parse(topic ? s.topic_uri() : s.uri());
         channel_options options;
         options.capacity = 4096;
         options.max_message = 64;
-        shm::queue_receiver in(where, options);
+        Receiver in(where, options);
         std::atomic<bool> polling{false};
         std::thread producer([&] {
-            while (!polling.load(std::memory_order_acquire)) std::this_thread::yield();
-            shm::queue_sender out(where, options);
+            while (!polling.load(std::memory_order_acquire))
+                std::this_thread::yield();
+            Sender out(where, options);
             out.send(std::as_bytes(std::span("m", 1)));
         });
         std::vector<std::byte> got;
         receive_status status = receive_status::empty;
         polling.store(true, std::memory_order_release);
-        while ((status = in.try_receive(got)) == receive_status::empty) {}
+        while ((status = in.try_receive(got)) == receive_status::empty) {
+        }
         producer.join();
         early_ends += status == receive_status::end_of_stream;
     }
-    BOOST_TEST(early_ends == 0, early_ends << " of " << rounds << " rounds ended before the message");
+    return early_ends;
+}
+
+BOOST_AUTO_TEST_CASE(a_receiver_never_sees_the_end_while_the_first_producer_attaches) {
+    const int early =
+        early_ends_as_the_first_producer_attaches<shm::queue_receiver, shm::queue_sender>(false);
+    BOOST_TEST(early == 0, early << " of 300 rounds ended before the message");
+}
+
+BOOST_AUTO_TEST_CASE(a_subscriber_never_sees_the_end_while_the_first_publisher_attaches) {
+    const int early =
+        early_ends_as_the_first_producer_attaches<shm::topic_receiver, shm::topic_sender>(true);
+    BOOST_TEST(early == 0, early << " of 300 rounds ended before the message");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
