@@ -96,7 +96,7 @@ measurement run_throughput(transport& t, const config& setting, const workload& 
             group.started();
             group.send(consume(*in));
         });
-    if (!group.wait_ready(ends)) return fail("a consumer did not start");
+    if (!group.wait_ready(ends)) return fail("a consumer did not start: " + group.failure());
     for (std::size_t i = 0; i < ends; ++i)
         group.spawn([&, i] {
             auto out = lanes->open_writer(i % plan.lanes);
@@ -110,14 +110,14 @@ measurement run_throughput(transport& t, const config& setting, const workload& 
             out->close();
         });
     lanes->forget();
-    if (!group.wait_ready(ends)) return fail("a producer did not start");
+    if (!group.wait_ready(ends)) return fail("a producer did not start: " + group.failure());
     const std::int64_t t0 = group.start();
 
     report total;
     std::int64_t end_ns = t0;
     for (std::size_t i = 0; i < ends; ++i) {
         report r;
-        if (!group.receive(r)) return fail("a consumer died or hung");
+        if (!group.receive(r)) return fail("a consumer died or hung: " + group.failure());
         total.messages += r.messages;
         total.sequence_sum += r.sequence_sum;
         total.duplicated += r.duplicated;
@@ -166,7 +166,8 @@ measurement run_fan_out(transport& t, const config& setting, const workload& wor
             group.started();
             group.send(consume(*in));
         });
-    if (!group.wait_ready(fan_out_readers)) return fail("a consumer did not start");
+    if (!group.wait_ready(fan_out_readers))
+        return fail("a consumer did not start: " + group.failure());
     group.spawn([&] {
         auto out = lanes->open_writer(0);
         lanes->forget();
@@ -179,14 +180,14 @@ measurement run_fan_out(transport& t, const config& setting, const workload& wor
         out->close();
     });
     lanes->forget();
-    if (!group.wait_ready(1)) return fail("the producer did not start");
+    if (!group.wait_ready(1)) return fail("the producer did not start: " + group.failure());
     const std::int64_t t0 = group.start();
 
     std::int64_t end_ns = t0;
     const std::uint64_t expected_sum = work.count * (work.count - 1) / 2;
     for (std::size_t i = 0; i < fan_out_readers; ++i) {
         report r;
-        if (!group.receive(r)) return fail("a consumer died or hung");
+        if (!group.receive(r)) return fail("a consumer died or hung: " + group.failure());
         if (r.messages != work.count || r.sequence_sum != expected_sum)
             return fail("a consumer received " + std::to_string(r.messages) + " of " +
                         std::to_string(work.count));
@@ -266,10 +267,10 @@ measurement run_pingpong(transport& t, const config& setting, const workload& wo
         group.send(r);
     });
     lanes->forget();
-    if (!group.wait_ready(2)) return fail("a ping-pong process did not start");
+    if (!group.wait_ready(2)) return fail("a ping-pong process did not start: " + group.failure());
     group.start();
     report r;
-    if (!group.receive(r)) return fail("the ping-pong client died or hung");
+    if (!group.receive(r)) return fail("the ping-pong client died or hung: " + group.failure());
     if (!group.reap()) return fail("a process failed");
     if (r.messages != work.count || r.lost + r.duplicated + r.corrupt + r.out_of_order != 0)
         return fail("echoes: " + stream_verifier::describe({r.messages, 1, r.lost, r.duplicated,

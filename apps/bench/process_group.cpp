@@ -11,6 +11,7 @@
 #include <exception>
 #include <fcntl.h>
 #include <poll.h>
+#include <string>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,22 +32,43 @@ void write_all(int fd, const void* data, std::size_t n) {
     }
 }
 
-// Reads exactly n bytes within the hang limit; false on end of file or timeout.
-bool read_all(int fd, void* data, std::size_t n) {
+enum class read_outcome { whole, timed_out, ended };
+
+// Reads exactly n bytes within the hang limit.
+read_outcome read_all(int fd, void* data, std::size_t n) {
     auto* p = static_cast<char*>(data);
     const auto until = clock::now() + std::chrono::milliseconds(process_group::hang_ms);
     while (n > 0) {
         const auto left =
             std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now()).count();
         pollfd ready{fd, POLLIN, 0};
-        if (left <= 0 || ::poll(&ready, 1, static_cast<int>(left)) == 0) return false;
+        if (left <= 0 || ::poll(&ready, 1, static_cast<int>(left)) == 0)
+            return read_outcome::timed_out;
         const ssize_t k = ::read(fd, p, n);
         if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return false;
+        if (k <= 0) return read_outcome::ended;
         p += k;
         n -= static_cast<std::size_t>(k);
     }
-    return true;
+    return read_outcome::whole;
+}
+
+std::string why_not(read_outcome outcome) {
+    return outcome == read_outcome::timed_out
+               ? "no word from them in " + std::to_string(process_group::hang_ms / 1000) + " s"
+               : "every one of them closed its end of the pipe";
+}
+
+// A child's state, without reaping it: "pid 12 running", "pid 12 exited 1", "pid 12 killed
+// by signal 9".
+std::string state_of(pid_t pid) {
+    siginfo_t info{};
+    const std::string who = "pid " + std::to_string(pid);
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0)
+        return who + " unknown";
+    if (info.si_pid == 0) return who + " running";
+    if (info.si_code == CLD_EXITED) return who + " exited " + std::to_string(info.si_status);
+    return who + " killed by signal " + std::to_string(info.si_status);
 }
 
 void make_pipe(int* fds) {
@@ -110,7 +132,19 @@ void process_group::started() {
 
 bool process_group::wait_ready(std::size_t n) {
     std::vector<char> bytes(n);
-    return n == 0 || read_all(ready_[0], bytes.data(), n);
+    if (n == 0) return true;
+    const auto outcome = read_all(ready_[0], bytes.data(), n);
+    if (outcome != read_outcome::whole) describe_failure(why_not(outcome));
+    return outcome == read_outcome::whole;
+}
+
+void process_group::describe_failure(const std::string& why) {
+    failure_ = why;
+    const char* separator = "; ";
+    for (pid_t pid : pids_) {
+        failure_ += separator + state_of(pid);
+        separator = ", ";
+    }
 }
 
 std::int64_t process_group::start() {
@@ -142,7 +176,9 @@ void process_group::write_report(const void* data, std::size_t n) {
 }
 
 bool process_group::read_report(void* data, std::size_t n) {
-    return read_all(reports_[0], data, n);
+    const auto outcome = read_all(reports_[0], data, n);
+    if (outcome != read_outcome::whole) describe_failure(why_not(outcome));
+    return outcome == read_outcome::whole;
 }
 
 } // namespace conveyor::bench

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <sys/types.h>
 #include <type_traits>
 #include <vector>
@@ -50,14 +51,21 @@ public:
     // Waits for every child; true when all exited with status 0.
     bool reap();
 
+    // Why the last wait_ready() or receive() failed, and each child's state then:
+    // "no word in 120 s; pid 123 running, pid 124 killed by signal 9, ...".
+    const std::string& failure() const noexcept { return failure_; }
+
 private:
     void write_report(const void* data, std::size_t n);
     bool read_report(void* data, std::size_t n);
+    // Sets failure_ to why and the children's states, without reaping them.
+    void describe_failure(const std::string& why);
 
     int ready_[2] = {-1, -1};   // children write a byte each when ready
     int go_[2] = {-1, -1};      // the parent closes it: the start
     int reports_[2] = {-1, -1}; // children's reports to the parent
     std::vector<pid_t> pids_;
+    std::string failure_;
 };
 
 } // namespace conveyor::bench
