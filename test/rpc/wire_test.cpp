@@ -4,6 +4,9 @@
 // length from the wire asks for, and serves the next client.
 #include "rpc_support.hpp"
 
+#include "detail/process_liveness.hpp"
+#include "rpc/shm_frame.hpp"
+
 #include <conveyor/rpc/client.hpp>
 #include <conveyor/rpc/message.hpp>
 #include <conveyor/shm/queue.hpp>
@@ -266,6 +269,55 @@ BOOST_AUTO_TEST_CASE(junk_on_the_shm_queue_is_dropped) {
         }
     }
     still_serves(served.uri());
+}
+
+// A client that sends calls and never reads its replies: its queue fills, and each reply
+// beyond what it holds waits 100 ms for room, then goes (docs/rpc.md, "The guarantees"). The
+// server's one thread is held up that long per reply, not for ever: a call of another client
+// queued behind them is answered within its deadline.
+BOOST_AUTO_TEST_CASE(a_shm_client_that_never_reads_its_replies_holds_the_server_up_100_ms_a_reply) {
+    const auto name = test::scratch_rpc_name("unread");
+    test::served_calc served({"shm://" + name});
+    const auto self = conveyor::detail::self_identity();
+    rpc::detail::shm_frame_header header;
+    header.pid = static_cast<std::uint32_t>(self.pid);
+    header.start_time = self.start_time;
+    header.client = 0x7000'0000; // not one of this process's library clients
+    // As a client makes it, but small: five of the 12 KB replies below fill it.
+    channel_options replies;
+    replies.max_message = 16 << 10;
+    replies.capacity = 64 << 10;
+    shm::queue_receiver unread(
+        endpoint::parse("shm://" + rpc::detail::reply_queue_name(name, header.pid, header.client)),
+        replies);
+    constexpr std::uint32_t first_xid = 100;
+    constexpr int calls = 30; // 25 replies dropped: 2.5 s of the server's thread
+    {
+        shm::queue_sender out(endpoint::parse("shm://" + name));
+        auto echoed = words({12'000});
+        echoed.resize(echoed.size() + 12'000, std::byte{0x5A});
+        for (int i = 0; i < calls; ++i) {
+            bytes frame(sizeof header);
+            std::memcpy(frame.data(), &header, sizeof header);
+            const auto m = call(first_xid + std::uint32_t(i), 2, echoed);
+            frame.insert(frame.end(), m.begin(), m.end());
+            out.send(frame);
+        }
+    }
+    rpc::client other(served.uri());
+    BOOST_TEST(other.call(calc::add, {2, 3}, 10s) == 5);
+
+    // What the queue holds is the first replies, whole and in order; the rest were dropped.
+    std::vector<std::byte> reply;
+    std::uint32_t expected = first_xid;
+    while (unread.try_receive(reply) == receive_status::message) {
+        std::uint32_t xid = 0;
+        BOOST_TEST_REQUIRE(rpc::peek_xid(reply, xid));
+        BOOST_TEST(xid == expected++);
+        BOOST_TEST(reply.size() > 12'000u);
+    }
+    const auto held = expected - first_xid;
+    BOOST_TEST((held >= 1 && held < std::uint32_t(calls)), held << " replies held");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
