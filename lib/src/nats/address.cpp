@@ -1,6 +1,8 @@
 // Parsing nats:// URIs: every refusal names the part that is wrong and what would be right.
 #include "nats/address.hpp"
 
+#include "conveyor/error.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -253,6 +255,14 @@ std::string check_address(std::string_view rest) {
     std::string why;
     parse_address(rest, ignored, why);
     return why;
+}
+
+bool parse_endpoint(const endpoint& where, address& out, std::error_code& ec, std::string* why) {
+    std::string reason;
+    if (parse_address(where.name(), out, reason)) return true;
+    ec = errc::invalid_endpoint;
+    if (why) *why = without_passwords(where.uri()) + ": " + reason;
+    return false;
 }
 
 } // namespace conveyor::nats::detail

@@ -2,10 +2,13 @@
 // limits behind it, with every default filled in. docs/nats.md has the URI and the defaults.
 #pragma once
 
+#include "conveyor/endpoint.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace conveyor::nats::detail {
@@ -45,6 +48,10 @@ struct address {
 // Parses what follows "nats://" in a URI. On failure returns false and sets why to the
 // reason, naming the part of the URI that is wrong.
 bool parse_address(std::string_view rest, address& out, std::string& why);
+
+// parse_address for where's name, as a sender or receiver opens it: on failure sets ec to
+// errc::invalid_endpoint and why (when given) to the URI, passwords hidden, and the reason.
+bool parse_endpoint(const endpoint& where, address& out, std::error_code& ec, std::string* why);
 
 // uri with the passwords of its servers as "***", for messages.
 std::string without_passwords(std::string_view uri);

@@ -102,13 +102,9 @@ stream_receiver::stream_receiver(const endpoint& where, address parsed,
 std::unique_ptr<stream_receiver> stream_receiver::open(const endpoint& where,
                                                        const channel_options& options,
                                                        std::error_code& ec, std::string* why) {
-    std::string reason;
     address parsed;
-    if (!parse_address(where.name(), parsed, reason)) {
-        ec = errc::invalid_endpoint;
-        if (why) *why = without_passwords(where.uri()) + ": " + reason;
-        return nullptr;
-    }
+    if (!parse_endpoint(where, parsed, ec, why)) return nullptr;
+    std::string reason;
     std::unique_ptr<stream_receiver> r(new stream_receiver(where, std::move(parsed), options));
     connection::settings how;
     how.timeout = options.connect_timeout;

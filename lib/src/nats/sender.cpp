@@ -99,13 +99,9 @@ stream_sender::stream_sender(const endpoint& where, address parsed, const channe
 std::unique_ptr<stream_sender> stream_sender::open(const endpoint& where,
                                                    const channel_options& options,
                                                    std::error_code& ec, std::string* why) {
-    std::string reason;
     address parsed;
-    if (!parse_address(where.name(), parsed, reason)) {
-        ec = errc::invalid_endpoint;
-        if (why) *why = without_passwords(where.uri()) + ": " + reason;
-        return nullptr;
-    }
+    if (!parse_endpoint(where, parsed, ec, why)) return nullptr;
+    std::string reason;
     std::unique_ptr<stream_sender> s(new stream_sender(where, std::move(parsed), options));
     s->closed_ = true; // until it is open: nothing to close
     connection::settings how;
