@@ -203,4 +203,22 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
     return true;
 }
 
+bool eventually_moving(const std::function<bool()>& condition,
+                       const std::function<std::uint64_t()>& progress,
+                       std::chrono::milliseconds stall) {
+    auto last = progress();
+    auto until = std::chrono::steady_clock::now() + stall;
+    while (!condition()) {
+        const auto now = std::chrono::steady_clock::now();
+        if (const auto p = progress(); p != last) {
+            last = p;
+            until = now + stall;
+        } else if (now > until) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
 } // namespace conveyor::test

@@ -85,5 +85,11 @@ run_result run(const std::string& program, const std::vector<std::string>& args,
 // mistaken for a failure.
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::milliseconds(60000));
+// eventually, for a condition on a count that a flow makes grow: waits as long as progress()
+// keeps changing, and fails only once it has stood still for stall. A flow through several
+// processes on a loaded machine may take minutes and still be right; one that stopped is not.
+bool eventually_moving(const std::function<bool()>& condition,
+                       const std::function<std::uint64_t()>& progress,
+                       std::chrono::milliseconds stall = std::chrono::milliseconds(60000));
 
 } // namespace conveyor::test
