@@ -5,6 +5,7 @@
 #include "nats/failure.hpp"
 
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <thread>
 #include <unistd.h>
@@ -82,6 +83,17 @@ bool open_bucket(const connection& c, const address& where, registry_clock::time
         }
         std::this_thread::sleep_for(retry_interval);
     }
+}
+
+// The last sequence of a bucket's stream; the largest value when it cannot be read (then only
+// nats.c's empty entry ends the records there were at the start).
+std::uint64_t last_sequence(const connection& c, const std::string& bucket) {
+    jsStreamInfo* info = nullptr;
+    if (js_GetStreamInfo(&info, c.js(), ("KV_" + bucket).c_str(), nullptr, nullptr) != NATS_OK)
+        return std::numeric_limits<std::uint64_t>::max();
+    const std::uint64_t last = info->State.LastSeq;
+    jsStreamInfo_Destroy(info);
+    return last;
 }
 
 } // namespace
@@ -204,10 +216,16 @@ std::unique_ptr<producer_watch> producer_watch::open(const connection& c, const 
               ": watching it: " + last_error_text(s);
         return nullptr;
     }
-    // The records there already are come first, then an empty entry. A busy server may be
+    // The records there already come first. nats.c ends them with an empty entry, which it
+    // places by the watch's pending count at its creation: a record rewritten meanwhile (a
+    // heartbeat, another receiver's clock) takes away a message that count included, as the
+    // bucket keeps one revision, and the empty entry never comes. So the bucket's last
+    // sequence, read once the watch is made, bounds them too: the watch delivers in order, and
+    // once an entry at or past it came, every record there was is in. A busy server may be
     // slow to send them: what has not come by then comes with the next refresh().
+    const std::uint64_t last = last_sequence(c, registry_bucket(where));
     const auto until = std::max(give_up, registry_clock::now() + api_timeout);
-    for (kvEntry* entry = nullptr;;) {
+    for (kvEntry* entry = nullptr; !watch->complete_;) {
         const auto left =
             std::chrono::duration_cast<std::chrono::milliseconds>(until - registry_clock::now());
         if (kvWatcher_Next(&entry, watch->watcher_, std::max<std::int64_t>(left.count(), 1)) !=
@@ -217,6 +235,7 @@ std::unique_ptr<producer_watch> producer_watch::open(const connection& c, const 
             watch->complete_ = true;
             break;
         }
+        watch->complete_ = kvEntry_Revision(entry) >= last;
         watch->take(entry);
     }
     // Without the server's time the records age from our first look: a dead producer is
