@@ -3,6 +3,7 @@
 #include "nats/registry.hpp"
 
 #include "nats/failure.hpp"
+#include "nats/setup.hpp"
 
 #include <cstdio>
 #include <limits>
@@ -51,6 +52,24 @@ std::pair<std::string_view, std::string_view> parse_value(std::string_view value
     return {value.substr(0, space), rest.substr(0, rest.find(' '))};
 }
 
+// The stream behind a bucket, as nats.c names it.
+std::string bucket_stream(const std::string& bucket) {
+    return "KV_" + bucket;
+}
+
+// A bucket found or created may be one another opener is still making: its watch would
+// never deliver (wait_until_serving). Buckets allow direct gets unless made by an old client.
+bool bucket_serving(const connection& c, const std::string& bucket,
+                    registry_clock::time_point give_up, std::error_code& ec, std::string& why) {
+    const std::string stream = bucket_stream(bucket);
+    jsStreamInfo* info = nullptr;
+    if (js_GetStreamInfo(&info, c.js(), stream.c_str(), nullptr, nullptr) != NATS_OK)
+        return true; // not answering now: the puts and the watch say what is wrong
+    const bool direct = info->Config->AllowDirect;
+    jsStreamInfo_Destroy(info);
+    return !direct || wait_until_serving(c, stream, give_up, ec, why);
+}
+
 bool open_bucket(const connection& c, const address& where, registry_clock::time_point give_up,
                  kvStore*& kv, std::error_code& ec, std::string& why) {
     const std::string bucket = registry_bucket(where);
@@ -67,7 +86,7 @@ bool open_bucket(const connection& c, const address& where, registry_clock::time
             config.Replicas = where.replicas;
             s = js_CreateKeyValue(&kv, c.js(), &config);
         }
-        if (s == NATS_OK) return true;
+        if (s == NATS_OK) return bucket_serving(c, bucket, give_up, ec, why);
         // Two openers that both found no bucket both create it: the server refuses the
         // second ("name in use", or "subjects overlap" while the first's is half made).
         // Look again once: the other's bucket is there now.
@@ -89,7 +108,7 @@ bool open_bucket(const connection& c, const address& where, registry_clock::time
 // nats.c's empty entry ends the records there were at the start).
 std::uint64_t last_sequence(const connection& c, const std::string& bucket) {
     jsStreamInfo* info = nullptr;
-    if (js_GetStreamInfo(&info, c.js(), ("KV_" + bucket).c_str(), nullptr, nullptr) != NATS_OK)
+    if (js_GetStreamInfo(&info, c.js(), bucket_stream(bucket).c_str(), nullptr, nullptr) != NATS_OK)
         return std::numeric_limits<std::uint64_t>::max();
     const std::uint64_t last = info->State.LastSeq;
     jsStreamInfo_Destroy(info);

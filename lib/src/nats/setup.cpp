@@ -11,6 +11,9 @@ namespace {
 
 // Between two attempts at a request that a cluster answered "not now".
 constexpr std::chrono::milliseconds retry_interval{250};
+// The first look at a stream that another opener may be making (a few milliseconds' work)
+// waits this long for its answer.
+constexpr std::chrono::milliseconds first_serving_wait{10};
 
 // What a server answers while it starts or while a cluster elects leaders: worth asking
 // again.
@@ -70,6 +73,8 @@ natsStatus create_stream(const connection& c, const address& where, jsErrCode& j
     config.Discard = js_DiscardNew;
     config.Replicas = where.replicas;
     config.Duplicates = std::chrono::nanoseconds(duplicate_window).count();
+    // Also lets an opener tell a stream made in full from one half made (wait_until_serving).
+    config.AllowDirect = true;
     if (where.max_bytes > 0) config.MaxBytes = where.max_bytes;
     if (where.max_msgs > 0) config.MaxMsgs = where.max_msgs;
     if (where.max_age.count() > 0) config.MaxAge = std::chrono::nanoseconds(where.max_age).count();
@@ -102,9 +107,12 @@ bool ensure_stream(const connection& c, const address& where, setup_clock::time_
         });
         if (s == NATS_OK) {
             const bool takes = takes_subject(*info->Config, where.subject);
+            const bool direct = info->Config->AllowDirect;
             const std::string subjects = subjects_text(*info->Config);
             jsStreamInfo_Destroy(info);
-            if (takes) return true;
+            // Found, perhaps while another opener makes it: it must be made in full before
+            // the durable is made on it.
+            if (takes) return !direct || wait_until_serving(c, where.stream, give_up, ec, why);
             return fail(ec, why, failure::stream_mismatch,
                         stream_text(c, where) + " exists and takes " + subjects + ", not " +
                             where.subject + " (give ?stream=NAME for a stream of its own)");
@@ -113,7 +121,9 @@ bool ensure_stream(const connection& c, const address& where, setup_clock::time_
             return fail(ec, why, failure::refused,
                         stream_text(c, where) + ": asking for it: " + last_error_text(s));
         s = with_retries(give_up, jerr, [&](jsErrCode& e) { return create_stream(c, where, e); });
-        if (s == NATS_OK) return true;
+        // The server answers a second creation of the same stream at once, while the first
+        // may still be making it.
+        if (s == NATS_OK) return wait_until_serving(c, where.stream, give_up, ec, why);
         // Another opener was creating it at the same moment (the server then answers "name
         // in use", or "subjects overlap" while the other's is half made): take theirs. A
         // second time, the overlap is with a stream of another name.
@@ -124,6 +134,36 @@ bool ensure_stream(const connection& c, const address& where, setup_clock::time_
     }
     return fail(ec, why, failure::refused,
                 stream_text(c, where) + ": created by another and deleted again while opening");
+}
+
+bool wait_until_serving(const connection& c, const std::string& stream,
+                        setup_clock::time_point give_up, std::error_code& ec, std::string& why) {
+    // A stream not listening yet leaves the request unanswered (the JetStream API's own
+    // subscription takes it, so there is no "no responders"): a short wait, doubled each
+    // time in case the server is only slow.
+    std::chrono::milliseconds wait = first_serving_wait;
+    for (;;) {
+        jsOptions options;
+        jsOptions_Init(&options);
+        options.Wait = wait.count();
+        // A sequence no stream reaches (and nats.c writes as a number): the answer is a short
+        // "not found".
+        jsDirectGetMsgOptions nowhere;
+        jsDirectGetMsgOptions_Init(&nowhere);
+        nowhere.Sequence = std::uint64_t{1} << 62;
+        natsMsg* msg = nullptr;
+        const natsStatus s = js_DirectGetMsg(&msg, c.js(), stream.c_str(), &options, &nowhere);
+        natsMsg_Destroy(msg);
+        // Any answer comes from the stream made in full.
+        if (s != NATS_NO_RESPONDERS && s != NATS_TIMEOUT) return true;
+        if (setup_clock::now() >= give_up)
+            return fail(ec, why, failure::refused,
+                        "stream " + stream + " on " + c.server() +
+                            ": made by another opener and not answering yet: " +
+                            last_error_text(s));
+        if (s == NATS_NO_RESPONDERS) std::this_thread::sleep_for(wait);
+        wait = std::min(2 * wait, api_timeout);
+    }
 }
 
 bool ensure_durable(const connection& c, const address& where, setup_clock::time_point give_up,

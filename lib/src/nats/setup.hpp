@@ -23,10 +23,19 @@ inline constexpr std::int64_t max_ack_pending = 4096;
 inline constexpr std::chrono::minutes duplicate_window{2};
 
 // Finds the stream of where, checking that it takes the subject, or creates it: file
-// storage, limits retention, discard new, the URI's replicas and limits. Retries what a
-// cluster answers while it elects leaders until give_up.
+// storage, limits retention, discard new, direct gets allowed, the URI's replicas and limits.
+// Retries what a cluster answers while it elects leaders until give_up. A stream another
+// opener is making is waited for (wait_until_serving).
 bool ensure_stream(const connection& c, const address& where, setup_clock::time_point give_up,
                    std::error_code& ec, std::string& why);
+
+// Waits until stream, which another opener may be creating at this moment, is made in full,
+// or fails at give_up. nats-server before 2.9.15 lists a stream while it is still being made,
+// before it can send: a consumer made on it then (a durable, a key-value watch) delivers
+// nothing, ever, and says nothing. A stream that answers a direct get is made in full; one
+// whose config does not allow direct gets (made elsewhere) is taken as it is.
+bool wait_until_serving(const connection& c, const std::string& stream,
+                        setup_clock::time_point give_up, std::error_code& ec, std::string& why);
 
 // Finds the durable of where, checking that it is a pull consumer, or creates it (explicit
 // acknowledgement, the URI's ack_wait, max_ack_pending); its max ack pending in limit.
