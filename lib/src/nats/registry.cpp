@@ -6,7 +6,7 @@
 #include "nats/setup.hpp"
 
 #include <cstdio>
-#include <limits>
+#include <optional>
 #include <random>
 #include <thread>
 #include <unistd.h>
@@ -104,15 +104,15 @@ bool open_bucket(const connection& c, const address& where, registry_clock::time
     }
 }
 
-// The last sequence of a bucket's stream; the largest value when it cannot be read (then only
-// nats.c's empty entry ends the records there were at the start).
-std::uint64_t last_sequence(const connection& c, const std::string& bucket) {
+// Where the records a bucket holds now end: its last sequence, 0 when it holds none; nullopt
+// when it cannot be read.
+std::optional<std::uint64_t> records_end(const connection& c, const std::string& bucket) {
     jsStreamInfo* info = nullptr;
     if (js_GetStreamInfo(&info, c.js(), bucket_stream(bucket).c_str(), nullptr, nullptr) != NATS_OK)
-        return std::numeric_limits<std::uint64_t>::max();
-    const std::uint64_t last = info->State.LastSeq;
+        return std::nullopt;
+    const std::uint64_t end = info->State.Msgs == 0 ? 0 : info->State.LastSeq;
     jsStreamInfo_Destroy(info);
-    return last;
+    return end;
 }
 
 } // namespace
@@ -235,14 +235,17 @@ std::unique_ptr<producer_watch> producer_watch::open(const connection& c, const 
               ": watching it: " + last_error_text(s);
         return nullptr;
     }
-    // The records there already come first. nats.c ends them with an empty entry, which it
-    // places by the watch's pending count at its creation: a record rewritten meanwhile (a
-    // heartbeat, another receiver's clock) takes away a message that count included, as the
-    // bucket keeps one revision, and the empty entry never comes. So the bucket's last
-    // sequence, read once the watch is made, bounds them too: the watch delivers in order, and
-    // once an entry at or past it came, every record there was is in. A busy server may be
-    // slow to send them: what has not come by then comes with the next refresh().
-    const std::uint64_t last = last_sequence(c, registry_bucket(where));
+    // The records there already come first, in order of their sequence. nats.c ends them with
+    // an empty entry placed by the watch's pending count at its creation, which a record
+    // rewritten meanwhile (a heartbeat, another receiver's clock) makes wrong, as the bucket
+    // keeps one revision: the entry can come before a live producer's record, which the
+    // receiver would then not count. So the bucket's last sequence, read once the watch is
+    // made, ends them: once an entry at or past it came, every record there was is in (one
+    // rewritten during the look may come at its newer revision, with the next refresh()).
+    // nats.c's entry counts only when that sequence cannot be read. A busy server may be slow
+    // to send them: what has not come by the deadline comes with the next refresh().
+    const auto end = records_end(c, registry_bucket(where));
+    watch->complete_ = end == 0u;
     const auto until = std::max(give_up, registry_clock::now() + api_timeout);
     for (kvEntry* entry = nullptr; !watch->complete_;) {
         const auto left =
@@ -251,10 +254,10 @@ std::unique_ptr<producer_watch> producer_watch::open(const connection& c, const 
             NATS_OK)
             break;
         if (entry == nullptr) {
-            watch->complete_ = true;
-            break;
+            watch->complete_ = !end;
+            continue;
         }
-        watch->complete_ = kvEntry_Revision(entry) >= last;
+        watch->complete_ = end && kvEntry_Revision(entry) >= *end;
         watch->take(entry);
     }
     // Without the server's time the records age from our first look: a dead producer is
