@@ -43,12 +43,12 @@ BOOST_AUTO_TEST_CASE(a_consumer_killed_mid_stream_is_replaced_losing_nothing) {
     child_process producer(
         producer_app, with({s.uri(), "--size", std::to_string(size)}, outlasting_stream(rate)));
     child_process first(consumer_app, {s.uri()});
-    BOOST_REQUIRE(eventually([&] { return received_so_far(s) >= 50000; }));
+    BOOST_REQUIRE(eventually_reaches([&] { return received_so_far(s); }, 50000));
     first.signal(SIGKILL);
     BOOST_TEST(first.wait() == 128 + SIGKILL);
     const auto taken_before = received_so_far(s);
     child_process second(consumer_app, {s.uri()});
-    BOOST_REQUIRE(eventually([&] { return received_so_far(s) >= taken_before + 50000; }));
+    BOOST_REQUIRE(eventually_reaches([&] { return received_so_far(s); }, taken_before + 50000));
     producer.signal(SIGTERM); // its stream ends: the second consumer takes the rest and stops
     BOOST_TEST(producer.wait() == 0, producer.err());
     BOOST_TEST(second.wait() == 0, second.err());
@@ -81,7 +81,7 @@ BOOST_AUTO_TEST_CASE(a_producer_killed_mid_stream_counts_as_closed) {
     child_process consumer(consumer_app, {s.uri(), "--verify", "--quiet"});
     // Paced, and longer than the test may last: it is still sending when it is killed.
     child_process producer(producer_app, with({s.uri(), "--size", "64"}, outlasting_stream(20000)));
-    BOOST_REQUIRE(eventually([&] { return received_so_far(s) >= 10000; }));
+    BOOST_REQUIRE(eventually_reaches([&] { return received_so_far(s); }, 10000));
     producer.signal(SIGKILL);
     BOOST_TEST(producer.wait() == 128 + SIGKILL);
     BOOST_TEST(consumer.wait(std::chrono::seconds(30)) == 1, consumer.err()); // losses, reported

@@ -54,7 +54,7 @@ BOOST_AUTO_TEST_CASE(a_consumer_killed_twice_mid_stream_loses_nothing) {
     for (int kill = 0; kill < 2; ++kill) {
         consumers.push_back(std::make_unique<child_process>(self, acking_consumer_args(uri)));
         auto& c = *consumers.back();
-        BOOST_REQUIRE(eventually([&] { return records_in(c) >= per_consumer_before_kill; }));
+        BOOST_REQUIRE(eventually_reaches([&] { return records_in(c); }, per_consumer_before_kill));
         BOOST_TEST(!process_gone(producer.pid())); // mid-stream
         c.signal(SIGKILL);
         BOOST_TEST(c.wait() == 128 + SIGKILL);

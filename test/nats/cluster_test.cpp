@@ -54,10 +54,10 @@ BOOST_AUTO_TEST_CASE(the_producers_server_killed_mid_stream_loses_and_duplicates
     child_process producer(producer_app, {servers.uri(subject, producer_server, query),
                                           "--generate", std::to_string(total), "--size", "64"});
     plain_client look(servers.url(consumer_server));
-    BOOST_REQUIRE(eventually([&] { return look.facts(stream).messages >= 5'000; }));
+    BOOST_REQUIRE(eventually_reaches([&] { return look.facts(stream).messages; }, 5'000));
     BOOST_TEST(!process_gone(producer.pid())); // mid-stream
     servers.signal(producer_server, SIGKILL);
-    BOOST_REQUIRE(eventually([&] { return look.facts(stream).messages >= 10'000; }));
+    BOOST_REQUIRE(eventually_reaches([&] { return look.facts(stream).messages; }, 10'000));
     servers.restart(producer_server);
     BOOST_TEST(producer.wait() == 0, producer.err());
     BOOST_TEST(consumer.wait() == 0, consumer.err());

@@ -138,7 +138,7 @@ BOOST_AUTO_TEST_CASE(ctrl_c_on_a_spawning_producer_drains_its_child_and_exits_0)
         "/usr/bin/setsid",
         with({producer_app, "pipe:", "--spawn", quoted(consumer_app) + " pipe:", "--size", "64"},
              outlasting_stream(50000)));
-    BOOST_REQUIRE(eventually([&] { return producer.out().size() >= 65 * 2000; }));
+    BOOST_REQUIRE(eventually_reaches([&] { return producer.out().size(); }, 65 * 2000));
     BOOST_REQUIRE(::getpgid(producer.pid()) == producer.pid());
     ::kill(-producer.pid(), SIGINT);
     BOOST_TEST(producer.wait() == 0, producer.err());
@@ -232,7 +232,7 @@ BOOST_AUTO_TEST_CASE(a_producer_whose_consumer_was_killed_exits_3_saying_so) {
     // Paced, and longer than the test may last: it is still sending when its consumer dies.
     child_process producer(producer_app,
                            with({dir.uri("f"), "--size", "64"}, outlasting_stream(100000)));
-    BOOST_REQUIRE(eventually([&] { return consumer.out().size() >= 65 * 10000; }));
+    BOOST_REQUIRE(eventually_reaches([&] { return consumer.out().size(); }, 65 * 10000));
     consumer.signal(SIGKILL);
     BOOST_TEST(consumer.wait() == 128 + SIGKILL);
     BOOST_TEST(producer.wait() == 3, producer.err());
@@ -267,7 +267,7 @@ BOOST_AUTO_TEST_CASE(a_fifo_consumer_stopped_by_sigterm_says_the_rest_is_lost) {
     child_process consumer(consumer_app, {dir.uri("f"), "--verify"});
     child_process producer(producer_app, with({dir.uri("f"), "--size", std::to_string(size)},
                                               outlasting_stream(100000)));
-    BOOST_REQUIRE(eventually([&] { return consumer.out().size() >= (size + 1) * 1000; }));
+    BOOST_REQUIRE(eventually_reaches([&] { return consumer.out().size(); }, (size + 1) * 1000));
     consumer.signal(SIGTERM);
     // What the FIFO held and what was never sent are lost, and --verify says so.
     BOOST_TEST(consumer.wait() == 1, consumer.err());
@@ -334,13 +334,13 @@ BOOST_AUTO_TEST_CASE(sigterm_stops_a_consumer_mid_stream_and_a_new_one_gets_the_
     child_process producer(
         producer_app, with({s.uri(), "--size", std::to_string(size)}, outlasting_stream(rate)));
     child_process first(consumer_app, {s.uri()});
-    BOOST_REQUIRE(eventually([&] { return first.out().size() >= (size + 1) * 20000; }));
+    BOOST_REQUIRE(eventually_reaches([&] { return first.out().size(); }, (size + 1) * 20000));
     first.signal(SIGTERM);
     BOOST_TEST(first.wait() == 0, first.err());
     BOOST_TEST(contains(first.err(), "stopped by signal"), first.err());
     BOOST_TEST(contains(first.err(), "received "), first.err());
     child_process second(consumer_app, {s.uri()});
-    BOOST_REQUIRE(eventually([&] { return second.out().size() >= (size + 1) * 20000; }));
+    BOOST_REQUIRE(eventually_reaches([&] { return second.out().size(); }, (size + 1) * 20000));
     producer.signal(SIGTERM); // its stream ends: the second consumer takes the rest and stops
     BOOST_TEST(producer.wait() == 0, producer.err());
     BOOST_TEST(second.wait() == 0, second.err());
@@ -458,7 +458,7 @@ BOOST_AUTO_TEST_CASE(sigterm_stops_a_fifo_producer_which_closes_its_stream) {
     child_process producer(producer_app, with({dir.uri("f"), "--size", std::to_string(size)},
                                               outlasting_stream(100000)));
     // Messages arriving show that the producer's handlers are in place.
-    BOOST_REQUIRE(eventually([&] { return consumer.out().size() >= (size + 1) * 1000; }));
+    BOOST_REQUIRE(eventually_reaches([&] { return consumer.out().size(); }, (size + 1) * 1000));
     producer.signal(SIGTERM);
     BOOST_TEST(producer.wait() == 0, producer.err());
     BOOST_TEST(contains(producer.err(), "stream closed"), producer.err());

@@ -221,4 +221,9 @@ bool eventually_moving(const std::function<bool()>& condition,
     return true;
 }
 
+bool eventually_reaches(const std::function<std::uint64_t()>& count, std::uint64_t target,
+                        std::chrono::milliseconds stall) {
+    return eventually_moving([&] { return count() >= target; }, count, stall);
+}
+
 } // namespace conveyor::test

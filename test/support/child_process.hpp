@@ -91,5 +91,8 @@ bool eventually(const std::function<bool()>& condition,
 bool eventually_moving(const std::function<bool()>& condition,
                        const std::function<std::uint64_t()>& progress,
                        std::chrono::milliseconds stall = std::chrono::milliseconds(60000));
+// eventually_moving for a count that must reach target: fails once it stood still for stall.
+bool eventually_reaches(const std::function<std::uint64_t()>& count, std::uint64_t target,
+                        std::chrono::milliseconds stall = std::chrono::milliseconds(60000));
 
 } // namespace conveyor::test
